@@ -1,0 +1,1 @@
+"""Certify layer."""

@@ -1,0 +1,1 @@
+"""Pipeline layer: the transformer algebra, YAML schema, registries, runner and provenance."""

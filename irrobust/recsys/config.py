@@ -1,0 +1,198 @@
+"""Schema of the ``recsys:`` section of a ``kind: recsys`` pipeline file.
+
+Example:
+    >>> cfg = RecsysConfig(dataset="ml-100k", rhos=[0.0, 0.2], n_seeds=1, epochs=10)
+    >>> cfg.systems()[:2]
+    [('MF', 'standard'), ('MF', 'pld')]
+    >>> RecsysConfig(rhos=[0.2, 0.2])   # doctest: +IGNORE_EXCEPTION_DETAIL
+    Traceback (most recent call last):
+    pydantic_core._pydantic_core.ValidationError: ...
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+
+from irrobust.errors import ConfigError
+
+__all__ = ["BACKBONE_TO_RECBOLE", "METHOD_LABELS", "RecsysConfig", "parse_recsys_config"]
+
+#: backbone label used in system names -> RecBole model class name
+BACKBONE_TO_RECBOLE = {"MF": "BPR", "LightGCN": "LightGCN"}
+#: method key -> label used in system names ("LightGCN/PLD")
+METHOD_LABELS = {"standard": "standard", "tce": "T-CE", "rce": "R-CE", "pld": "PLD", "uniform": "uniform-user"}
+
+Backbone = Literal["MF", "LightGCN"]
+Method = Literal["standard", "tce", "rce", "pld", "uniform"]
+
+
+class RecsysConfig(BaseModel):
+    """Noisy-implicit-feedback robustness grid: methods × backbones × rho × seeds on one dataset.
+
+    Seeds are ``seed, seed+1, ..., seed+n_seeds-1`` where ``seed`` is the pipeline's top-level seed.
+
+    Example:
+        >>> RecsysConfig(methods=["standard", "pld"], backbones=["LightGCN"]).systems()
+        [('LightGCN', 'standard'), ('LightGCN', 'pld')]
+    """
+
+    model_config = ConfigDict(extra="forbid")
+
+    # --- data -----------------------------------------------------------------------------
+    dataset: Literal["ml-100k", "lastfm", "custom"] = Field(
+        "ml-100k",
+        description="'ml-100k' (u.data, every rating an implicit interaction), 'lastfm' (LightGCN data1.txt+test1.txt "
+        "merged) from the seed directory, or 'custom' to read `interactions_file`.",
+    )
+    name: str | None = Field(
+        None, description="Dataset label in the results table; defaults to `dataset` (or the custom file's stem)."
+    )
+    interactions_file: Path | None = Field(
+        None, description="Custom interaction log (CSV/TSV); required iff dataset == 'custom'."
+    )
+    user_column: str = Field("user", description="User-id column of the custom file.")
+    item_column: str = Field("item", description="Item-id column of the custom file.")
+    timestamp_column: str | None = Field(None, description="Optional timestamp column of the custom file.")
+    separator: str = Field(",", description="Field separator of the custom file (e.g. ',' or '\\t').")
+    min_user_interactions: int = Field(10, ge=3, description="Users with fewer interactions are dropped (PLD: 10).")
+    max_users: int | None = Field(
+        None, ge=10, description="Keep a fixed random subset of this many users (quick runs/tests); None = all."
+    )
+    split: tuple[float, float, float] = Field(
+        (0.7, 0.1, 0.2), description="Per-user train/valid/test ratios (PLD: 0.7/0.1/0.2)."
+    )
+    noise_excludes_heldout: bool = Field(
+        False,
+        description="Draw noise only from items outside the user's train+valid+test (False = the authors' protocol: "
+        "outside train only, so noise may hit held-out items).",
+    )
+
+    # --- grid -------------------------------------------------------------------------------
+    rhos: list[float] = Field(
+        [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], description="Noise ratios rho: floor(rho*|train_u|) items added per user."
+    )
+    n_seeds: int = Field(5, ge=1, le=100, description="Seeds seed..seed+n_seeds-1 (split, noise, init, sampling).")
+    backbones: list[Backbone] = Field(
+        ["MF", "LightGCN"], description="'MF' (RecBole BPR model: MF trained with BPR) and/or 'LightGCN'."
+    )
+    methods: list[Method] = Field(
+        ["standard", "pld"],
+        description="'standard' (RecBole's interaction-wise BPR loop), 'tce' (truncated loss), 'rce' (reweighted loss), "
+        "'pld' (personal loss distribution resampling), 'uniform' (PLD's user-uniform sampler without resampling: "
+        "an ablation that isolates the sampler from the resampling).",
+    )
+
+    # --- training (shared by all methods) ----------------------------------------------------
+    epochs: int = Field(100, ge=1, description="Maximum training epochs (PLD: 100).")
+    batch_size: int = Field(2048, ge=16, description="Training batch size (PLD: 2048).")
+    learning_rate: float = Field(1e-3, gt=0, description="Learning rate (PLD: 1e-3).")
+    optimizer: Literal["adamw", "adam"] = Field("adamw", description="Optimiser (PLD: AdamW).")
+    weight_decay: float = Field(
+        0.01, ge=0, description="Optimiser weight decay (PLD's AdamW default 0.01; decoupled for AdamW)."
+    )
+    embedding_size: int = Field(64, ge=2, description="Embedding dimension (PLD: 64).")
+    n_layers: int = Field(3, ge=1, le=6, description="LightGCN propagation layers (PLD: 3).")
+    reg_weight: float = Field(
+        1e-4, ge=0, description="lambda of the L2 penalty on the ego embeddings of (u, i, n), all methods (PLD: 1e-4)."
+    )
+    eval_step: int = Field(5, ge=1, description="Validate every this many epochs (RecBole eval_step).")
+    stopping_step: int = Field(
+        10, ge=1, description="Early stopping: stop after this many validations without improvement of valid Recall@20."
+    )
+    topk: list[int] = Field([20, 50], description="Cut-offs for Recall@K and NDCG@K.")
+    valid_k: int = Field(20, ge=1, description="Model selection metric is valid Recall@valid_k (must be in topk).")
+    eval_batch_size: int = Field(1024, ge=1, description="Users per batch in full-ranking evaluation.")
+    threads: int | None = Field(None, ge=1, description="torch intra-op threads; None = leave torch's default.")
+    keep_models: bool = Field(False, description="Keep RecBole's best-model .pth per unit under the run directory.")
+
+    # --- method hyper-parameters ---------------------------------------------------------------
+    pld_k: int = Field(5, ge=1, description="PLD candidate pool size k per user (PLD: 5).")
+    pld_tau: float = Field(0.1, gt=0, description="PLD softmax temperature tau over -loss (PLD: 0.1).")
+    pld_warmup_epochs: int = Field(5, ge=0, description="PLD warm-up epochs with uniform positives (PLD: 5).")
+    tce_max_drop: float = Field(0.2, ge=0, lt=1, description="T-CE maximum drop rate (Wang et al.: 0.1-0.2).")
+    tce_ramp_epochs: float = Field(
+        10.0, gt=0, description="T-CE drop rate rises linearly from 0 to tce_max_drop over this many epochs."
+    )
+    rce_beta: float = Field(0.25, ge=0, description="R-CE exponent beta: weight = sigmoid(s_ui - s_uj)^beta.")
+
+    @model_validator(mode="after")
+    def _check(self) -> RecsysConfig:
+        if self.dataset == "custom" and self.interactions_file is None:
+            raise ValueError("dataset 'custom' needs interactions_file")
+        if self.dataset != "custom" and self.interactions_file is not None:
+            raise ValueError(f"interactions_file is only used with dataset 'custom', not {self.dataset!r}")
+        if abs(sum(self.split) - 1.0) > 1e-6 or min(self.split) <= 0:
+            raise ValueError(f"split must be three positive ratios summing to 1, got {self.split}")
+        if not self.rhos:
+            raise ValueError("rhos must not be empty")
+        if any(r < 0 or r > 5 for r in self.rhos):
+            raise ValueError(f"every rho must be in [0, 5], got {self.rhos}")
+        for key in ("rhos", "backbones", "methods", "topk"):
+            vals = getattr(self, key)
+            if len(set(vals)) != len(vals) or not vals:
+                raise ValueError(f"{key} must be non-empty and without duplicates, got {vals}")
+        if any(k < 1 for k in self.topk):
+            raise ValueError(f"topk values must be >= 1, got {self.topk}")
+        if self.valid_k not in self.topk:
+            raise ValueError(f"valid_k={self.valid_k} must be one of topk={self.topk}")
+        if "pld" in self.methods and self.pld_warmup_epochs >= self.epochs:
+            raise ValueError(
+                f"pld_warmup_epochs={self.pld_warmup_epochs} >= epochs={self.epochs}: PLD would never resample "
+                "(that is the 'uniform' method)"
+            )
+        if self.eval_step > self.epochs:
+            raise ValueError(f"eval_step={self.eval_step} > epochs={self.epochs}: the model would never be validated")
+        return self
+
+    @property
+    def label(self) -> str:
+        """Dataset label used in the results table.
+
+        Example:
+            >>> RecsysConfig(dataset="lastfm").label
+            'lastfm'
+        """
+        if self.name:
+            return self.name
+        if self.dataset == "custom" and self.interactions_file is not None:
+            return self.interactions_file.stem
+        return self.dataset
+
+    def seeds(self, base: int) -> list[int]:
+        """The seeds of the grid for a base seed.
+
+        Example:
+            >>> RecsysConfig(n_seeds=3).seeds(2024)
+            [2024, 2025, 2026]
+        """
+        return [base + i for i in range(self.n_seeds)]
+
+    def systems(self) -> list[tuple[str, str]]:
+        """(backbone, method) pairs in grid order.
+
+        Example:
+            >>> RecsysConfig(backbones=["MF"], methods=["standard", "tce"]).systems()
+            [('MF', 'standard'), ('MF', 'tce')]
+        """
+        return [(b, m) for b in self.backbones for m in self.methods]
+
+
+def parse_recsys_config(section: dict, where: str = "recsys") -> RecsysConfig:
+    """Validate a ``recsys:`` mapping, turning pydantic errors into :class:`ConfigError`.
+
+    Example:
+        >>> parse_recsys_config({"rhos": [0.0]}).rhos
+        [0.0]
+        >>> parse_recsys_config({"bogus": 1})   # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        irrobust.errors.ConfigError: recsys.bogus: Extra inputs are not permitted
+    """
+    try:
+        return RecsysConfig.model_validate(section or {})
+    except ValidationError as exc:
+        err = exc.errors()[0]
+        loc = ".".join(str(p) for p in err.get("loc", ()))
+        raise ConfigError(err.get("msg", str(exc)), where=f"{where}.{loc}" if loc else where) from exc

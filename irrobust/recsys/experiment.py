@@ -1,0 +1,405 @@
+"""Run the noisy-implicit-feedback grid (method × backbone × rho × seed) through RecBole.
+
+Design (why it looks like this):
+
+* **irrobust splits, RecBole trains.** The PLD protocol (10-core users, per-user 70/10/20 split,
+  noise into train only, see :mod:`irrobust.recsys.protocol`) is done in pandas, and RecBole gets
+  pre-split atomic files ``<name>.train.inter / .valid.inter / .test.inter`` via
+  ``benchmark_filename``. RecBole's own splitter cannot inject noise into train only nor tell
+  which rows are noise, and pre-split files keep the split identical across methods/backbones.
+* **RecBole's low-level API only** (``Config`` → ``create_dataset`` → ``data_preparation`` →
+  model → trainer), never ``run_recbole`` (which imports ray). The trainers subclass RecBole's
+  ``Trainer`` (:mod:`irrobust.recsys.training`); the graph of LightGCN is RecBole's, built from
+  the noisy training file.
+* **Evaluation** is irrobust's per-user full ranking (:mod:`irrobust.recsys.metrics`), because
+  RecBole's evaluator only returns means; validation (early stopping on Recall@20, train
+  masked) and test (train + valid masked) use the same code; the best-validation checkpoint is
+  reloaded through RecBole's ``resume_checkpoint``.
+* **Pairing.** All methods of one (backbone, rho, seed) start from the same initial model
+  (same seed), and the split of a seed is shared by all rho (noise is nested across rho), so
+  differences between methods are paired per user.
+* **Checkpoints.** Each finished unit is written atomically as JSON to
+  ``run_dir/checkpoints/recsys/<unit>.json`` with a hash of everything that affects its numbers;
+  a re-run loads it instead of training (floats round-trip exactly through JSON).
+* **Side effects.** Everything RecBole writes (atomic files, per-unit logs, the tensorboard
+  writer it always opens, best-model ``.pth``) goes under ``run_dir/recbole/`` via
+  :func:`irrobust.recsys.sandbox.recbole_sandbox`; ``.pth`` files are deleted after the unit
+  unless ``keep_models``.
+
+Results table (long format): ``dataset, system, task, condition, qid, measure, value, seed``:
+
+* ``task="recsys-noise"``: one row per test user and measure (``Recall@20, Recall@50, NDCG@20,
+  NDCG@50``), ``system="LightGCN/PLD"``, ``condition="rho=0.2"``, ``qid`` = the user id.
+* ``task="recsys-noise-stats"``, ``qid="all"``: per-unit diagnostics -- ``noise_share_data``
+  (share of injected rows in train), ``noise_share_used`` (share of the gradient weight that went
+  to injected positives: sampled positives for standard/PLD, kept positives for T-CE, weight mass
+  for R-CE; PLD after warm-up, T-CE after the ramp), ``noise_share_pool`` (PLD/uniform: noise share
+  of the candidate pools), ``noise_drop_rate`` / ``clean_drop_rate`` (T-CE), ``weight_noise`` /
+  ``weight_clean`` (R-CE mean weights), ``valid_Recall@K`` (best), ``best_epoch``, ``epochs_run``,
+  ``epoch_seconds`` (mean training time per epoch), ``train_seconds``.
+
+Example:
+    >>> from irrobust.recsys.config import RecsysConfig
+    >>> import tempfile, pathlib
+    >>> cfg = RecsysConfig(max_users=100, rhos=[0.2], n_seeds=1, epochs=2, eval_step=1, backbones=["MF"],
+    ...                    methods=["standard", "pld"], pld_warmup_epochs=1)
+    >>> table = run_recsys(cfg, pathlib.Path(tempfile.mkdtemp()), seed=1, progress=False)  # doctest: +SKIP
+    >>> sorted(table.system.unique())  # doctest: +SKIP
+    ['MF/PLD', 'MF/standard']
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import re
+import sys
+import warnings
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from time import perf_counter
+from typing import Any
+
+import numpy as np
+import pandas as pd
+import torch
+
+from irrobust.errors import DataError
+from irrobust.recsys import compat  # noqa: F401  (before recbole)
+from irrobust.recsys.config import BACKBONE_TO_RECBOLE, METHOD_LABELS, RecsysConfig
+from irrobust.recsys.data import load_interactions, read_interactions, write_atomic_inter
+from irrobust.recsys.protocol import Split, make_split
+from irrobust.recsys.sandbox import recbole_sandbox
+from irrobust.recsys.training import (
+    NoiseAwareTrainer,
+    PLDTrainer,
+    RCETrainer,
+    StandardTrainer,
+    TCETrainer,
+    TrainContext,
+)
+from irrobust.util.io import atomic_write_json, sha256_json
+
+__all__ = ["TASK", "STATS_TASK", "PreparedUnit", "load_config_interactions", "prepare_unit", "run_recsys", "run_unit",
+           "unit_name"]
+
+TASK = "recsys-noise"
+STATS_TASK = "recsys-noise-stats"
+COLUMNS = ["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"]
+#: config keys that do not change any number (excluded from the unit hash)
+_NON_RESULT_KEYS = {"threads", "keep_models", "eval_batch_size", "n_seeds", "rhos", "backbones", "methods", "name"}
+_FORMAT_VERSION = 1
+
+
+def _safe(s: str) -> str:
+    return re.sub(r"[^A-Za-z0-9_-]+", "-", s).strip("-") or "data"
+
+
+def unit_name(label: str, backbone: str, method: str, rho: float, seed: int) -> str:
+    """File-name-safe id of one grid unit.
+
+    Example:
+        >>> unit_name("ml-100k", "LightGCN", "pld", 0.2, 2024)
+        'ml-100k__LightGCN__pld__r0200__s2024'
+    """
+    return f"{_safe(label)}__{backbone}__{method}__r{int(round(rho * 1000)):04d}__s{seed}"
+
+
+def _unit_seed(seed: int, backbone: str, rho: float) -> int:
+    # identical for every method of (backbone, rho, seed): same initial model -> paired comparison
+    return int(sha256_json([seed, backbone, round(rho, 6)])[:8], 16) % (2**31 - 1)
+
+
+def load_config_interactions(cfg: RecsysConfig, run_dir: Path) -> pd.DataFrame:
+    """The normalised interaction table the config points at.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> load_config_interactions(RecsysConfig(dataset="lastfm"), pathlib.Path(tempfile.mkdtemp())).shape
+        (52668, 2)
+    """
+    if cfg.dataset == "custom":
+        assert cfg.interactions_file is not None  # guaranteed by the config validator
+        return read_interactions(cfg.interactions_file, cfg.user_column, cfg.item_column, cfg.timestamp_column,
+                                 sep=cfg.separator)
+    return load_interactions(cfg.dataset, download_dir=run_dir / "recbole" / "download")
+
+
+def _recbole_config_dict(cfg: RecsysConfig, data_path: Path, saved: Path, unit_seed: int) -> dict[str, Any]:
+    return {
+        "data_path": str(data_path),
+        "checkpoint_dir": str(saved),
+        "benchmark_filename": ["train", "valid", "test"],
+        "load_col": {"inter": ["user_id", "item_id"]},
+        "USER_ID_FIELD": "user_id",
+        "ITEM_ID_FIELD": "item_id",
+        "user_inter_num_interval": "[0,inf)",
+        "item_inter_num_interval": "[0,inf)",
+        "use_gpu": False,
+        "seed": unit_seed,
+        "reproducibility": True,
+        "show_progress": False,
+        "state": "INFO",
+        "log_wandb": False,
+        "save_dataset": False,
+        "save_dataloaders": False,
+        "epochs": cfg.epochs,
+        "train_batch_size": cfg.batch_size,
+        "learner": cfg.optimizer,
+        "learning_rate": cfg.learning_rate,
+        "weight_decay": cfg.weight_decay,
+        "embedding_size": cfg.embedding_size,
+        "n_layers": cfg.n_layers,
+        # irrobust's trainers apply cfg.reg_weight themselves; RecBole's own LightGCN loss (unused) gets 0, which
+        # also avoids its "weight_decay and reg_weight specified simultaneously" warning
+        "reg_weight": 0.0,
+        "eval_step": cfg.eval_step,
+        "stopping_step": cfg.stopping_step,
+        "metrics": ["Recall", "NDCG"],
+        "topk": list(cfg.topk),
+        "valid_metric": f"Recall@{cfg.valid_k}",
+        "eval_batch_size": cfg.eval_batch_size,
+        "train_neg_sample_args": {
+            "distribution": "uniform", "sample_num": 1, "alpha": 1.0, "dynamic": False, "candidate_num": 0,
+        },
+        "eval_args": {"group_by": "user", "order": "RO", "split": {"RS": [0.7, 0.1, 0.2]}, "mode": "full"},
+    }
+
+
+@contextlib.contextmanager
+def _plain_argv() -> Iterator[None]:
+    """Hide the host program's command line from RecBole's ``Config``, which parses ``--key=value`` args of sys.argv
+    as config overrides (e.g. an ``irrobust run ... --seed=1`` would silently change RecBole's seed)."""
+    old = sys.argv
+    sys.argv = old[:1]
+    try:
+        yield
+    finally:
+        sys.argv = old
+
+
+def _write_split_files(split: Split, data_path: Path, ds_name: str) -> None:
+    folder = data_path / ds_name
+    for part, frame in (("train", split.train), ("valid", split.valid), ("test", split.test)):
+        f = folder / f"{ds_name}.{part}.inter"
+        if not f.is_file():
+            write_atomic_inter(frame[["user", "item"]], f)
+
+
+def _make_trainer(cfg: RecsysConfig, method: str, config: Any, model: torch.nn.Module, ctx: TrainContext,
+                  seed: int) -> NoiseAwareTrainer:
+    common = dict(reg_weight=cfg.reg_weight, seed=seed, ks=tuple(cfg.topk), valid_k=cfg.valid_k,
+                  eval_batch_size=cfg.eval_batch_size)
+    if method == "standard":
+        return StandardTrainer(config, model, ctx, **common)
+    if method == "tce":
+        return TCETrainer(config, model, ctx, max_drop=cfg.tce_max_drop, ramp_epochs=cfg.tce_ramp_epochs, **common)
+    if method == "rce":
+        return RCETrainer(config, model, ctx, beta=cfg.rce_beta, **common)
+    if method in ("pld", "uniform"):
+        return PLDTrainer(config, model, ctx, k=cfg.pld_k, tau=cfg.pld_tau, warmup_epochs=cfg.pld_warmup_epochs,
+                          batch_size=cfg.batch_size, resample=(method == "pld"), **common)
+    raise ValueError(method)
+
+
+def _noise_stats(method: str, cfg: RecsysConfig, split: Split, epoch_stats: list[dict[str, Any]]) -> dict[str, float]:
+    out: dict[str, float] = {"noise_share_data": split.noise_share}
+    if method == "pld":
+        phase = [e for e in epoch_stats if e["resampled"]]
+    elif method == "tce":
+        phase = [e for e in epoch_stats if e["epoch"] >= cfg.tce_ramp_epochs]
+    else:
+        phase = epoch_stats
+    phase = phase or epoch_stats
+    tot = {k: sum(e[k] for e in phase) for k in ("n", "n_noise", "w", "w_noise", "pool", "pool_noise", "dropped",
+                                                  "dropped_noise")}
+    out["noise_share_used"] = tot["w_noise"] / tot["w"] if tot["w"] else float("nan")
+    out["noise_share_sampled"] = tot["n_noise"] / tot["n"] if tot["n"] else float("nan")
+    if method in ("pld", "uniform"):
+        out["noise_share_pool"] = tot["pool_noise"] / tot["pool"] if tot["pool"] else float("nan")
+    if method == "tce":
+        n_clean = tot["n"] - tot["n_noise"]
+        out["noise_drop_rate"] = tot["dropped_noise"] / tot["n_noise"] if tot["n_noise"] else float("nan")
+        out["clean_drop_rate"] = (tot["dropped"] - tot["dropped_noise"]) / n_clean if n_clean else float("nan")
+    if method == "rce":
+        n_clean = tot["n"] - tot["n_noise"]
+        out["weight_noise"] = tot["w_noise"] / tot["n_noise"] if tot["n_noise"] else float("nan")
+        out["weight_clean"] = (tot["w"] - tot["w_noise"]) / n_clean if n_clean else float("nan")
+    return out
+
+
+@dataclass
+class PreparedUnit:
+    """RecBole objects of one unit, built inside a :func:`recbole_sandbox` (see :func:`prepare_unit`)."""
+
+    name: str
+    config: Any
+    dataset: Any
+    train_data: Any
+    valid_data: Any
+    model: torch.nn.Module
+    ctx: TrainContext
+    trainer: NoiseAwareTrainer
+
+
+def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method: str,
+                 work: Path) -> PreparedUnit:
+    """Write the split's atomic files and build RecBole config, dataset, loaders, model and trainer.
+
+    Must be called inside ``recbole_sandbox(work)`` (RecBole's trainer opens a CWD-relative
+    tensorboard writer).
+
+    Example:
+        >>> # with recbole_sandbox(work): unit = prepare_unit(cfg, split, "ml-100k", "MF", "pld", work)  # doctest: +SKIP
+    """
+    from recbole.config import Config
+    from recbole.data import create_dataset, data_preparation
+    from recbole.utils import get_model, init_seed
+
+    name = unit_name(label, backbone, method, split.rho, split.seed)
+    ds_name = f"{_safe(label)}_r{int(round(split.rho * 1000)):04d}_s{split.seed}"
+    data_path = work / "data"
+    saved = work / "saved"
+    _write_split_files(split, data_path, ds_name)
+    seed = _unit_seed(split.seed, backbone, split.rho)
+    with warnings.catch_warnings(), _plain_argv():
+        # RecBole's fillna(inplace=True) on a column copy (pandas FutureWarning; harmless with pandas 2.x)
+        warnings.filterwarnings("ignore", category=FutureWarning, module=r"recbole\.")
+        config = Config(model=BACKBONE_TO_RECBOLE[backbone], dataset=ds_name,
+                        config_dict=_recbole_config_dict(cfg, data_path, saved, seed))
+        init_seed(seed, True)
+        dataset = create_dataset(config)
+        train_data, valid_data, _test_data = data_preparation(config, dataset)
+    uf, itf = dataset.uid_field, dataset.iid_field
+    tok = dataset.token2id
+    ctx = TrainContext.from_arrays(
+        dataset.user_num, dataset.item_num,
+        tok(uf, split.train.user.to_numpy()), tok(itf, split.train.item.to_numpy()),
+        split.train.noise.to_numpy(dtype=bool),
+        tok(uf, split.valid.user.to_numpy()), tok(itf, split.valid.item.to_numpy()),
+        tok(uf, split.test.user.to_numpy()), tok(itf, split.test.item.to_numpy()),
+    )
+    init_seed(seed, True)
+    model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
+    trainer = _make_trainer(cfg, method, config, model, ctx, seed)
+    trainer.saved_model_file = str(saved / f"{name}.pth")
+    return PreparedUnit(name, config, dataset, train_data, valid_data, model, ctx, trainer)
+
+
+def run_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method: str, work: Path) -> dict[str, Any]:
+    """Train and evaluate one (backbone, method) on one split; returns the JSON-able unit record.
+
+    ``work`` is the RecBole sandbox directory (under the run directory).
+
+    Example:
+        >>> # rec = run_unit(cfg, split, "ml-100k", "MF", "pld", run_dir / "recbole")   # doctest: +SKIP
+    """
+    name = unit_name(label, backbone, method, split.rho, split.seed)
+    t_start = perf_counter()
+    with recbole_sandbox(work, log_name=f"{name}.log"):
+        unit = prepare_unit(cfg, split, label, backbone, method, work)
+        trainer = unit.trainer
+        try:
+            trainer.fit(unit.train_data, valid_data=unit.valid_data, verbose=True, saved=True, show_progress=False)
+        finally:
+            trainer.tensorboard.close()
+        trainer.load_best()
+        test = trainer.per_user_metrics("test")
+        users = unit.dataset.id2token(unit.dataset.uid_field, unit.ctx.test.users.numpy()).tolist()
+    if not cfg.keep_models:
+        Path(trainer.saved_model_file).unlink(missing_ok=True)
+    best_epoch, best_valid = max(trainer.valid_history, key=lambda t: (t[1], -t[0])) if trainer.valid_history \
+        else (-1, float("nan"))
+    stats = _noise_stats(method, cfg, split, trainer.epoch_stats)
+    ep_secs = [e["seconds"] for e in trainer.epoch_stats]
+    stats.update({
+        f"valid_Recall@{cfg.valid_k}": best_valid,
+        "best_epoch": float(best_epoch),
+        "epochs_run": float(len(trainer.epoch_stats)),
+        "epoch_seconds": float(np.mean(ep_secs)) if ep_secs else float("nan"),
+        "train_seconds": perf_counter() - t_start,
+    })
+    return {
+        "unit": name,
+        "users": [str(u) for u in users],
+        "metrics": {k: [float(x) for x in v] for k, v in test.items()},
+        "stats": {k: float(v) for k, v in stats.items()},
+        "epoch_stats": trainer.epoch_stats,
+        "valid_history": trainer.valid_history,
+    }
+
+
+def _records_to_rows(rec: dict[str, Any], label: str, backbone: str, method: str, rho: float, seed: int) -> list:
+    system = f"{backbone}/{METHOD_LABELS[method]}"
+    cond = f"rho={rho:g}"
+    rows = []
+    for measure, values in rec["metrics"].items():
+        rows.extend((label, system, TASK, cond, u, measure, v, seed) for u, v in zip(rec["users"], values, strict=True))
+    rows.extend((label, system, STATS_TASK, cond, "all", k, v, seed) for k, v in rec["stats"].items())
+    return rows
+
+
+def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = True) -> pd.DataFrame:
+    """Run (or resume) the whole grid and return the long results table.
+
+    Args:
+        config: the validated ``recsys:`` section.
+        run_dir: the run directory; checkpoints go to ``run_dir/checkpoints/recsys/``, RecBole's files to
+            ``run_dir/recbole/``. Nothing is written elsewhere.
+        seed: the pipeline's top-level seed; seeds ``seed .. seed+n_seeds-1`` are run.
+        progress: print one line per unit to stderr.
+
+    Returns:
+        Columns ``dataset, system, task, condition, qid, measure, value, seed`` (see module docstring).
+
+    Example:
+        >>> # table = run_recsys(RecsysConfig(), pathlib.Path("runs/x"), seed=2024)   # doctest: +SKIP
+    """
+    run_dir = Path(run_dir).resolve()
+    ck_dir = run_dir / "checkpoints" / "recsys"
+    work = run_dir / "recbole"
+    ck_dir.mkdir(parents=True, exist_ok=True)
+    if config.threads:
+        torch.set_num_threads(config.threads)
+    df = load_config_interactions(config, run_dir)
+    data_hash = sha256_json([int(pd.util.hash_pandas_object(df[["user", "item"]], index=False).sum()), len(df)])
+    cfg_dump = {k: v for k, v in config.model_dump(mode="json").items() if k not in _NON_RESULT_KEYS}
+    label = config.label
+    splits: dict[tuple[float, int], Split] = {}
+    units = [(b, m, rho, s) for s in config.seeds(seed) for rho in config.rhos for (b, m) in config.systems()]
+    rows: list = []
+    t0 = perf_counter()
+    for n, (backbone, method, rho, s) in enumerate(units, 1):
+        name = unit_name(label, backbone, method, rho, s)
+        h = sha256_json({"v": _FORMAT_VERSION, "cfg": cfg_dump, "data": data_hash, "unit": [backbone, method, rho, s]})
+        path = ck_dir / f"{name}.json"
+        rec = None
+        if path.is_file():
+            try:
+                cached = json.loads(path.read_text())
+                rec = cached if cached.get("hash") == h else None
+            except (json.JSONDecodeError, OSError):
+                rec = None
+        status = "cached"
+        if rec is None:
+            key = (rho, s)
+            if key not in splits:
+                splits[key] = make_split(df, rho, s, min_interactions=config.min_user_interactions,
+                                         ratios=config.split, exclude_heldout=config.noise_excludes_heldout,
+                                         max_users=config.max_users)
+            rec = run_unit(config, splits[key], label, backbone, method, work)
+            rec["hash"] = h
+            atomic_write_json(path, rec)
+            status = f"{rec['stats']['train_seconds']:.1f}s"
+        rows.extend(_records_to_rows(rec, label, backbone, method, rho, s))
+        if progress:
+            r20 = np.mean(rec["metrics"].get(f"Recall@{config.valid_k}", [np.nan]))
+            print(f"[recsys {n}/{len(units)} {perf_counter() - t0:7.1f}s] {name}: test Recall@{config.valid_k}="
+                  f"{r20:.4f} noise_used={rec['stats']['noise_share_used']:.3f} ({status})", file=sys.stderr, flush=True)
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    if table.empty:
+        raise DataError("the recsys grid produced no results", where="recsys")
+    table["seed"] = table["seed"].astype(int)
+    table["value"] = table["value"].astype(float)
+    return table

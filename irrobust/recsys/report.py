@@ -1,0 +1,275 @@
+"""Markdown section and plot for the noisy-implicit-feedback experiment.
+
+Reads only the long results table produced by :func:`irrobust.recsys.experiment.run_recsys`
+(``task="recsys-noise"`` per-user rows and ``task="recsys-noise-stats"`` diagnostics).
+
+Statistics (for every non-standard system against ``<backbone>/standard`` of the same dataset
+and rho, per measure):
+
+* **per user**: two-sided Wilcoxon signed-rank test over users of the per-user value averaged
+  over seeds (users are the same across seeds; their splits differ);
+* **over seeds**: two-sided paired t-test over the seeds' mean values (needs >= 2 seeds; with few
+  seeds it has little power);
+* each family (one test type × one measure × one dataset: all systems × rho) is corrected with
+  **Holm**'s step-down method; marks use adjusted p < 0.05.
+
+Example:
+    >>> holm([0.01, 0.04, 0.03])
+    [0.03, 0.06, 0.06]
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["holm", "recsys_section", "significance_table", "summary_table"]
+
+TASK = "recsys-noise"
+STATS_TASK = "recsys-noise-stats"
+ALPHA = 0.05
+_MEASURE_ORDER = ["Recall@20", "NDCG@20", "Recall@50", "NDCG@50"]
+
+
+def holm(pvalues: list[float]) -> list[float]:
+    """Holm–Bonferroni adjusted p-values (NaNs are left out of the family and stay NaN).
+
+    Example:
+        >>> holm([0.2, float("nan"), 0.01])
+        [0.2, nan, 0.02]
+    """
+    idx = [i for i, p in enumerate(pvalues) if not (p is None or math.isnan(p))]
+    m = len(idx)
+    out = [float("nan")] * len(pvalues)
+    running = 0.0
+    for rank, i in enumerate(sorted(idx, key=lambda j: pvalues[j])):
+        running = max(running, min(1.0, (m - rank) * pvalues[i]))
+        out[i] = round(running, 12)
+    return out
+
+
+def _rho(cond: str) -> float:
+    return float(cond.split("=", 1)[1]) if "=" in cond else float("nan")
+
+
+def _split_system(system: str) -> tuple[str, str]:
+    b, _, m = system.partition("/")
+    return b, m
+
+
+def summary_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Seed-level means: one row per dataset, system, condition, measure, seed (mean over users).
+
+    Example:
+        >>> t = pd.DataFrame({"dataset": "d", "system": "MF/standard", "task": TASK, "condition": "rho=0",
+        ...                   "qid": ["1", "2"], "measure": "Recall@20", "value": [0.2, 0.4], "seed": 1})
+        >>> summary_table(t).value.tolist()
+        [0.30000000000000004]
+    """
+    t = table[table.task == TASK]
+    return t.groupby(["dataset", "system", "condition", "measure", "seed"], as_index=False)["value"].mean()
+
+
+def significance_table(table: pd.DataFrame) -> pd.DataFrame:
+    """Paired tests of every system against ``<backbone>/standard`` (same dataset, rho, measure), Holm-adjusted.
+
+    Columns: dataset, system, condition, measure, delta (mean over seeds of the difference of means),
+    n_users, p_wilcoxon, p_wilcoxon_holm, n_seeds, p_ttest, p_ttest_holm.
+
+    Example:
+        >>> rows = []
+        >>> for s, off in (("MF/standard", 0.0), ("MF/PLD", 0.1)):
+        ...     rows += [("d", s, TASK, "rho=0.2", str(u), "Recall@20", u / 40 + off, 1) for u in range(40)]
+        >>> t = pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"])
+        >>> r = significance_table(t).iloc[0]
+        >>> r.system, round(r.delta, 3), r.p_wilcoxon < 1e-6
+        ('MF/PLD', 0.1, True)
+    """
+    from scipy import stats
+
+    t = table[table.task == TASK]
+    seed_means = summary_table(table)
+    rows = []
+    for (ds, cond, measure), grp in t.groupby(["dataset", "condition", "measure"]):
+        per_user = grp.groupby(["system", "qid"])["value"].mean().unstack("qid")
+        sm = seed_means[(seed_means.dataset == ds) & (seed_means.condition == cond) & (seed_means.measure == measure)]
+        sm = sm.pivot(index="system", columns="seed", values="value")
+        for system in per_user.index:
+            backbone, method = _split_system(system)
+            base = f"{backbone}/standard"
+            if method == "standard" or base not in per_user.index:
+                continue
+            a, b = per_user.loc[system], per_user.loc[base]
+            ok = a.notna() & b.notna()
+            d = (a[ok] - b[ok]).to_numpy()
+            if len(d) == 0 or np.allclose(d, 0):
+                p_w = 1.0
+            else:
+                p_w = float(stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+            sa, sb = sm.loc[system], sm.loc[base]
+            ok_s = sa.notna() & sb.notna()
+            ds_ = (sa[ok_s] - sb[ok_s]).to_numpy()
+            if len(ds_) >= 2 and not np.allclose(ds_, ds_[0]):
+                p_t = float(stats.ttest_rel(sa[ok_s], sb[ok_s]).pvalue)
+            elif len(ds_) >= 2:
+                p_t = 0.0 if ds_[0] != 0 else 1.0
+            else:
+                p_t = float("nan")
+            rows.append(dict(dataset=ds, system=system, condition=cond, measure=measure,
+                             delta=float(np.mean(ds_)) if len(ds_) else float("nan"), n_users=int(ok.sum()),
+                             p_wilcoxon=p_w, n_seeds=int(ok_s.sum()), p_ttest=p_t))
+    res = pd.DataFrame(rows, columns=["dataset", "system", "condition", "measure", "delta", "n_users", "p_wilcoxon",
+                                      "n_seeds", "p_ttest"])
+    res["p_wilcoxon_holm"] = np.nan
+    res["p_ttest_holm"] = np.nan
+    for _, idx in res.groupby(["dataset", "measure"]).groups.items():
+        res.loc[idx, "p_wilcoxon_holm"] = holm(res.loc[idx, "p_wilcoxon"].tolist())
+        res.loc[idx, "p_ttest_holm"] = holm(res.loc[idx, "p_ttest"].tolist())
+    return res
+
+
+def _plot(seed_means: pd.DataFrame, dataset: str, measure: str, path: Path) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    sm = seed_means[(seed_means.dataset == dataset) & (seed_means.measure == measure)].copy()
+    sm["rho"] = sm.condition.map(_rho)
+    sm["backbone"] = sm.system.map(lambda s: _split_system(s)[0])
+    sm["method"] = sm.system.map(lambda s: _split_system(s)[1])
+    backbones = sorted(sm.backbone.unique())
+    fig, axes = plt.subplots(1, len(backbones), figsize=(5.2 * len(backbones), 4), squeeze=False)
+    for ax, bb in zip(axes[0], backbones, strict=True):
+        sub = sm[sm.backbone == bb]
+        for method, g in sub.groupby("method"):
+            agg = g.groupby("rho")["value"].agg(["mean", "std"]).reset_index().sort_values("rho")
+            ax.errorbar(agg["rho"], agg["mean"], yerr=agg["std"].fillna(0), marker="o", capsize=3, label=method)
+        ax.set_title(f"{dataset}: {bb}")
+        ax.set_xlabel("noise ratio ρ")
+        ax.set_ylabel(f"test {measure}")
+        ax.grid(alpha=0.3)
+        ax.legend(fontsize=8)
+    fig.tight_layout()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp.png")
+    fig.savefig(tmp, dpi=110)
+    plt.close(fig)
+    tmp.replace(path)
+
+
+def _fmt(x: float, nd: int = 4) -> str:
+    return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
+
+
+def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
+    """Markdown section: results per method × backbone × rho, significance, noise retention, plot.
+
+    Writes ``recsys_<dataset>_recall20.png`` into ``out_dir`` and embeds it by relative path.
+
+    Example:
+        >>> # md = recsys_section(table, run_dir / "report")   # doctest: +SKIP
+    """
+    out_dir = Path(out_dir)
+    t = table[table.task == TASK]
+    if t.empty:
+        return "## Recommender robustness under noisy implicit feedback\n\nNo recsys results.\n"
+    seed_means = summary_table(table)
+    sig = significance_table(table)
+    stats_rows = table[table.task == STATS_TASK]
+    lines = ["## Recommender robustness under noisy implicit feedback (PLD protocol)", ""]
+    lines += [
+        "Protocol (Zhang et al., WWW 2025, PLD): users with ≥10 interactions, per-user random 70/10/20 split, "
+        "⌊ρ·|train_u|⌋ random non-interacted items injected into each user's training set only. Full ranking over "
+        "all items with training (and, for test, validation) items masked; model selected on validation Recall@20. "
+        "Cells: mean ± std over seeds of the per-user mean.",
+        "",
+        f"Significance against `<backbone>/standard` at the same ρ: ▲/▼ = better/worse by a two-sided **Wilcoxon "
+        f"signed-rank test over users** (per-user values averaged over seeds), † = two-sided **paired t-test over "
+        f"seeds**; both **Holm**-corrected per dataset and measure (family = all systems × ρ), α = {ALPHA}.",
+        "",
+    ]
+    measures = [m for m in _MEASURE_ORDER if m in set(t.measure)] + sorted(set(t.measure) - set(_MEASURE_ORDER))
+    for ds in sorted(t.dataset.unique()):
+        dsm = seed_means[seed_means.dataset == ds]
+        conds = sorted(dsm.condition.unique(), key=_rho)
+        n_seeds = dsm.seed.nunique()
+        n_users = t[t.dataset == ds].qid.nunique()
+        lines += [f"### {ds} ({n_users} test users, {n_seeds} seed(s))", ""]
+        for measure in measures:
+            mm = dsm[dsm.measure == measure]
+            if mm.empty:
+                continue
+            systems = sorted(mm.system.unique(), key=lambda s: (_split_system(s)[0], _split_system(s)[1] != "standard",
+                                                                  s))
+            lines += [f"**{measure}**", "", "| system | " + " | ".join(conds) + " |",
+                      "|---|" + "---|" * len(conds)]
+            for system in systems:
+                cells = []
+                for cond in conds:
+                    v = mm[(mm.system == system) & (mm.condition == cond)].value
+                    if v.empty:
+                        cells.append("")
+                        continue
+                    cell = f"{v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.4f}"
+                    s = sig[(sig.dataset == ds) & (sig.system == system) & (sig.condition == cond)
+                            & (sig.measure == measure)]
+                    if not s.empty:
+                        r = s.iloc[0]
+                        if r.p_wilcoxon_holm < ALPHA:
+                            cell += " ▲" if r.delta > 0 else " ▼"
+                        if r.p_ttest_holm < ALPHA:
+                            cell += " †"
+                    cells.append(cell)
+                lines.append(f"| {system} | " + " | ".join(cells) + " |")
+            lines.append("")
+        # detail for the headline measure
+        head = measures[0]
+        det = sig[(sig.dataset == ds) & (sig.measure == head)].copy()
+        if not det.empty:
+            det["rho"] = det.condition.map(_rho)
+            lines += [f"Paired comparisons on {head} (Δ = system − standard, mean over seeds; Holm-adjusted p):", "",
+                      "| system | ρ | Δ | Wilcoxon p (users) | t-test p (seeds) |", "|---|---|---|---|---|"]
+            for _, r in det.sort_values(["system", "rho"]).iterrows():
+                lines.append(f"| {r.system} | {r.rho:g} | {r.delta:+.4f} | {r.p_wilcoxon_holm:.3g} (n={r.n_users}) | "
+                             f"{_fmt(r.p_ttest_holm, 3)} (n={r.n_seeds}) |")
+            lines.append("")
+        # noise retention
+        st = stats_rows[stats_rows.dataset == ds]
+        if not st.empty:
+            piv = st.groupby(["system", "condition", "measure"])["value"].mean().unstack("measure")
+            lines += [
+                "Noise retention (mean over seeds; ρ > 0). *data*: share of injected interactions in train; *used*: "
+                "share of the gradient weight on injected positives (standard: sampled positives; T-CE: kept "
+                "positives after the drop-rate ramp; R-CE: weight mass; PLD: sampled positives after warm-up); "
+                "*pool*: noise share of PLD's candidate pools; T-CE drop rates of noisy vs clean positives; R-CE mean "
+                "weight of noisy vs clean positives.",
+                "",
+                "| system | ρ | data | used | used/data | pool | T-CE drop noisy / clean | R-CE weight noisy / clean | "
+                "best epoch | s/epoch |",
+                "|---|---|---|---|---|---|---|---|---|---|",
+            ]
+            for (system, cond), r in piv.iterrows():
+                rho = _rho(cond)
+                if not rho > 0:
+                    continue
+                g = r.get
+                ratio = g("noise_share_used", np.nan) / g("noise_share_data", np.nan) if g("noise_share_data", 0) else np.nan
+                drop = (f"{_fmt(g('noise_drop_rate', np.nan), 3)} / {_fmt(g('clean_drop_rate', np.nan), 3)}"
+                        if not math.isnan(g("noise_drop_rate", np.nan)) else "")
+                wt = (f"{_fmt(g('weight_noise', np.nan), 3)} / {_fmt(g('weight_clean', np.nan), 3)}"
+                      if not math.isnan(g("weight_noise", np.nan)) else "")
+                pool = _fmt(g("noise_share_pool", np.nan), 3) if not math.isnan(g("noise_share_pool", np.nan)) else ""
+                lines.append(
+                    f"| {system} | {rho:g} | {_fmt(g('noise_share_data', np.nan), 3)} | "
+                    f"{_fmt(g('noise_share_used', np.nan), 3)} | {_fmt(ratio, 2)} | {pool} | {drop} | {wt} | "
+                    f"{_fmt(g('best_epoch', np.nan), 0)} | {_fmt(g('epoch_seconds', np.nan), 2)} |")
+            lines.append("")
+        png = f"recsys_{''.join(c if c.isalnum() or c in '-_' else '-' for c in ds)}_recall20.png"
+        plot_measure = "Recall@20" if "Recall@20" in measures else measures[0]
+        _plot(seed_means, ds, plot_measure, out_dir / png)
+        lines += [f"![{plot_measure} against ρ on {ds}]({png})", ""]
+    return "\n".join(lines)

@@ -1,0 +1,57 @@
+"""RecsysConfig validation and the shipped pipeline files."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import yaml
+from pydantic import ValidationError
+
+from irrobust.errors import ConfigError
+from irrobust.recsys.config import RecsysConfig, parse_recsys_config
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [
+        {"bogus": 1},
+        {"rhos": [0.2, 0.2]},
+        {"rhos": [-0.1]},
+        {"methods": []},
+        {"epochs": 5, "pld_warmup_epochs": 5},
+        {"valid_k": 10},
+        {"dataset": "custom"},
+        {"dataset": "ml-100k", "interactions_file": "x.csv"},
+        {"split": [0.5, 0.3, 0.3]},
+        {"epochs": 3, "eval_step": 5},
+        {"backbones": ["NeuMF"]},
+        {"tce_max_drop": 1.0},
+    ],
+)
+def test_rejects_impossible_configs(bad):
+    with pytest.raises(ValidationError):
+        RecsysConfig(**bad)
+    with pytest.raises(ConfigError) as err:
+        parse_recsys_config(bad, where="p.yaml: recsys")
+    assert err.value.where.startswith("p.yaml: recsys")
+
+
+def test_every_field_documented():
+    for name, field in RecsysConfig.model_fields.items():
+        assert field.description, name
+
+
+def test_pld_warmup_only_matters_for_pld():
+    assert RecsysConfig(epochs=5, pld_warmup_epochs=5, methods=["standard", "uniform"]).epochs == 5
+
+
+@pytest.mark.parametrize("name", ["recsys_pld_ml100k.yaml", "recsys_pld_lastfm.yaml"])
+def test_pipeline_files_validate(name):
+    doc = yaml.safe_load((ROOT / "pipelines" / name).read_text())
+    assert doc["kind"] == "recsys" and isinstance(doc["seed"], int) and doc["name"].startswith("pld-")
+    cfg = parse_recsys_config(doc["recsys"], where=name)
+    assert "standard" in cfg.methods and "pld" in cfg.methods
+    assert set(cfg.backbones) == {"MF", "LightGCN"}
