@@ -28,7 +28,7 @@ _EXPORTS = {
     "RM3": "irrobust.rankers.lexical",
     "Transformer": "irrobust.pipeline.transformer",
     "rrf": "irrobust.pipeline.transformer",
-    "evaluate": "irrobust.evaluate.measures",
+    "evaluate_run": "irrobust.evaluate.measures",
     "per_query": "irrobust.evaluate.measures",
     "compare": "irrobust.evaluate.table",
     "experiment": "irrobust.pipeline.experiment",

@@ -21,10 +21,10 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import irrobust._bootstrap  # noqa: F401  (sets IR_DATASETS_HOME before ir_datasets is imported)
 import ir_datasets
 import pandas as pd
 
+import irrobust._bootstrap  # noqa: F401  (sets IR_DATASETS_HOME before ir_datasets is imported)
 from irrobust.data.classic import cranfield_gain, register_smart_collections
 from irrobust.data.seed import RECIPES, collection_of, ensure_seeded
 from irrobust.errors import DataError
@@ -185,7 +185,9 @@ class Dataset:
         df = pd.DataFrame(rows, columns=["qid", "docno", "label"])
         bad = pd.to_numeric(df["label"], errors="coerce").isna()
         if bad.any():
-            raise DataError(f"non-numeric relevance label(s): {df[bad].head(3).values.tolist()}", where=f"{self.id} qrels")
+            raise DataError(
+                f"non-numeric relevance label(s): {df[bad].head(3).values.tolist()}", where=f"{self.id} qrels"
+            )
         df["label"] = df["label"].astype(int)
         mapping = LABEL_MAPS.get(self.collection)
         if mapping is not None:
@@ -230,20 +232,28 @@ class Dataset:
             raise DataError(f"cannot parse {what}: {exc}", where=self.id) from exc
         except OSError as exc:  # includes ConnectionError from a download attempt
             raise DataError(
-                f"cannot read {what} ({exc}); no staged copy was found (set IRROBUST_SEED_DIR) "
-                "and downloading failed",
+                f"cannot read {what} ({exc}); no staged copy was found (set IRROBUST_SEED_DIR) and downloading failed",
                 where=self.id,
             ) from exc
 
 
-@functools.lru_cache(maxsize=64)
-def _load(dataset_id: str) -> Dataset:
+def check_dataset_id(dataset_id: str) -> None:
+    """Raise :class:`DataError` (with close matches) if ``dataset_id`` is not a known dataset ID.
+
+    Example:
+        >>> check_dataset_id("cranfield")
+    """
     register_smart_collections()
     if dataset_id not in ir_datasets.registry:
         choices = list(KNOWN_DATASETS) + [k for k in ir_datasets.registry._registered if k not in KNOWN_DATASETS]
         close = difflib.get_close_matches(dataset_id, choices, n=3)
         hint = f"; did you mean {', '.join(close)}?" if close else f"; known: {', '.join(KNOWN_DATASETS)}"
         raise DataError(f"unknown dataset ID {dataset_id!r}{hint}")
+
+
+@functools.lru_cache(maxsize=64)
+def _load(dataset_id: str) -> Dataset:
+    check_dataset_id(dataset_id)
     collection = collection_of(dataset_id)
     checksum = ensure_seeded(collection) if collection in RECIPES else None
     return Dataset(dataset_id, collection, ir_datasets.load(dataset_id), checksum)

@@ -1,8 +1,8 @@
 """Evaluation: ranx measures per query, the long results table, paired significance, robustness statistics."""
 
-from irrobust.evaluate.measures import evaluate, parse_measure, per_query
+from irrobust.evaluate.measures import evaluate_run, parse_measure, per_query
 from irrobust.evaluate.significance import correct, holm, paired_test
 from irrobust.evaluate.table import COLUMNS, compare, long_rows, summarize
 
-__all__ = ["COLUMNS", "compare", "correct", "evaluate", "holm", "long_rows", "paired_test", "parse_measure",
+__all__ = ["COLUMNS", "compare", "correct", "evaluate_run", "holm", "long_rows", "paired_test", "parse_measure",
            "per_query", "summarize"]  # fmt: skip

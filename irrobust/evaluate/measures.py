@@ -24,7 +24,7 @@ from collections.abc import Iterable
 import numpy as np
 import pandas as pd
 
-from irrobust.errors import IrrobustError
+from irrobust.errors import ConfigError
 
 _NAMES = {
     "ndcg": ("nDCG", "ndcg"),
@@ -52,20 +52,22 @@ def parse_measure(name: str) -> tuple[str, str]:
     key = m.group(1).lower() if m else None
     if key not in _NAMES:
         allowed = "nDCG@k, R@k, P@k, MAP@k, AP, RR@k, Hits@k, nDCG"
-        raise IrrobustError(f"unknown measure {name!r}; allowed: {allowed}", where="measures")
+        raise ConfigError(f"unknown measure {name!r}; allowed: {allowed}", where="measures")
     canon, ranx_name = _NAMES[key]
     cutoff = m.group(2)
     if cutoff is not None and int(cutoff) < 1:
-        raise IrrobustError(f"measure cutoff must be >= 1 in {name!r}", where="measures")
+        raise ConfigError(f"measure cutoff must be >= 1 in {name!r}", where="measures")
     if cutoff is None and key in ("r", "recall", "p", "precision", "hits"):
-        raise IrrobustError(f"measure {name!r} needs a cutoff, e.g. {canon}@100", where="measures")
+        raise ConfigError(f"measure {name!r} needs a cutoff, e.g. {canon}@100", where="measures")
     return (f"{canon}@{cutoff}", f"{ranx_name}@{cutoff}") if cutoff else (canon, ranx_name)
 
 
 def _qrels_dict(qrels: pd.DataFrame) -> dict[str, dict[str, int]]:
     rel = qrels[qrels["label"] > 0]
     out: dict[str, dict[str, int]] = {}
-    for qid, docno, label in zip(rel["qid"].astype(str), rel["docno"].astype(str), rel["label"].astype(int), strict=True):
+    for qid, docno, label in zip(
+        rel["qid"].astype(str), rel["docno"].astype(str), rel["label"].astype(int), strict=True
+    ):
         out.setdefault(qid, {})[docno] = label
     return out
 
@@ -80,12 +82,13 @@ def per_query(results: pd.DataFrame, qrels: pd.DataFrame, measures: Iterable[str
         >>> per_query(run, qrels, ["RR@10"]).values.tolist()
         [['1', 'RR@10', 0.5], ['2', 'RR@10', 0.0]]
     """
-    from ranx import Qrels, Run, evaluate
+    from ranx import Qrels, Run
+    from ranx import evaluate as ranx_evaluate
 
     parsed = [parse_measure(m) for m in measures]
     qd = _qrels_dict(qrels)
     if not qd:
-        raise IrrobustError("the qrels have no relevant documents; nothing to evaluate", where="qrels")
+        raise ConfigError("the qrels have no relevant documents; nothing to evaluate", where="qrels")
     judged = results[results["qid"].astype(str).isin(qd)]
     run: dict[str, dict[str, float]] = {q: {} for q in qd}
     for qid, docno, rank in zip(judged["qid"].astype(str), judged["docno"].astype(str), judged["rank"], strict=True):
@@ -93,7 +96,7 @@ def per_query(results: pd.DataFrame, qrels: pd.DataFrame, measures: Iterable[str
     if not any(run.values()):  # ranx cannot score an entirely empty run
         values = {c: np.zeros(len(qd)) for c, _ in parsed}
     else:
-        raw = evaluate(Qrels(qd), Run(run), [r for _, r in parsed], return_mean=False, make_comparable=True)
+        raw = ranx_evaluate(Qrels(qd), Run(run), [r for _, r in parsed], return_mean=False, make_comparable=True)
         if len(parsed) == 1:
             raw = {parsed[0][1]: raw}
         values = {c: np.asarray(raw[r], dtype=float) for c, r in parsed}
@@ -102,13 +105,13 @@ def per_query(results: pd.DataFrame, qrels: pd.DataFrame, measures: Iterable[str
     return pd.concat(frames, ignore_index=True)
 
 
-def evaluate(results: pd.DataFrame, qrels: pd.DataFrame, measures: Iterable[str]) -> dict[str, float]:
-    """Mean of each measure over the judged queries.
+def evaluate_run(results: pd.DataFrame, qrels: pd.DataFrame, measures: Iterable[str]) -> dict[str, float]:
+    """Mean of each measure over the judged queries (``irrobust.evaluate_run``).
 
     Example:
         >>> import pandas as pd
         >>> run = pd.DataFrame({"qid": ["1"], "docno": ["a"], "score": [1.0], "rank": [1]})
-        >>> evaluate(run, pd.DataFrame({"qid": ["1"], "docno": ["a"], "label": [1]}), ["nDCG@10"])
+        >>> evaluate_run(run, pd.DataFrame({"qid": ["1"], "docno": ["a"], "label": [1]}), ["nDCG@10"])
         {'nDCG@10': 1.0}
     """
     pq = per_query(results, qrels, measures)

@@ -24,6 +24,7 @@ from irrobust.errors import IrrobustError
 
 TESTS = ("t", "wilcoxon", "randomization")
 CORRECTIONS = ("holm", "bonferroni", "none")
+CORRECTION_NAMES = {"holm": "Holm–Bonferroni", "bonferroni": "Bonferroni", "none": "no"}
 TEST_NAMES = {
     "t": "two-sided paired Student t-test",
     "wilcoxon": "two-sided Wilcoxon signed-rank test",
@@ -79,7 +80,7 @@ def holm(pvalues: Sequence[float]) -> list[float]:
     for i, idx in enumerate(order):
         running = max(running, min(1.0, (m - i) * p[idx]))
         adjusted[idx] = running
-    return [round(float(v), 12) for v in adjusted]
+    return [float(v) for v in adjusted]
 
 
 def correct(pvalues: Sequence[float], method: str = "holm") -> list[float]:

@@ -34,7 +34,7 @@ from irrobust.index.manifest import manifest_matches, read_manifest, write_manif
 from irrobust.util.io import atomic_dir
 
 INDEX_SETTINGS: dict[str, Any] = {
-    "format": 1,
+    "format": 2,
     "collection": "JsonCollection",
     "generator": "DefaultLuceneDocumentGenerator",
     "fields": "title+text",
@@ -86,16 +86,23 @@ class LuceneIndex:
         return self._reader
 
 
-def _write_collection(ds: Dataset, directory: Path, progress: bool) -> int:
+def _write_collection(ds: Dataset, directory: Path, progress: bool) -> tuple[int, list[str]]:
+    """Export ``id, contents`` JSON lines; return the number written and the ids of empty documents.
+
+    Lucene (Anserini) skips documents without text, so they are not written.
+    """
     directory.mkdir(parents=True, exist_ok=True)
-    n = 0
+    n, empty = 0, []
     with open(directory / "docs.jsonl", "w", encoding="utf-8") as fh:
         for docno, text in tqdm(ds.docs.iter(), desc=f"export {ds.collection}", disable=not progress, unit="doc"):
+            if not text.strip():
+                empty.append(docno)
+                continue
             fh.write(json.dumps({"id": docno, "contents": text}) + "\n")
             n += 1
     if n == 0:
-        raise IrrobustError("the collection has no documents", where=ds.collection)
-    return n
+        raise IrrobustError("the collection has no documents with text", where=ds.collection)
+    return n, empty
 
 
 def build_lucene_index(ds: Dataset, dest: Path, threads: int = 1, progress: bool = True) -> dict[str, Any]:
@@ -108,7 +115,7 @@ def build_lucene_index(ds: Dataset, dest: Path, threads: int = 1, progress: bool
     scratch_root = paths.indexes_dir() / ".scratch"
     scratch_root.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(dir=scratch_root) as scratch, atomic_dir(dest) as tmp:
-        n_docs = _write_collection(ds, Path(scratch) / "collection", progress)
+        n_docs, empty = _write_collection(ds, Path(scratch) / "collection", progress)
         cmd = [
             sys.executable, "-m", "pyserini.index.lucene",
             "--collection", INDEX_SETTINGS["collection"], "--generator", INDEX_SETTINGS["generator"],
@@ -128,6 +135,7 @@ def build_lucene_index(ds: Dataset, dest: Path, threads: int = 1, progress: bool
             "collection": ds.collection,
             "docs_checksum": ds.docs_checksum,
             "doc_count": n_docs,
+            "empty_documents_skipped": empty,
             "settings": INDEX_SETTINGS,
             "pyserini": _version("pyserini"),
             "build_seconds": round(time.time() - started, 2),
@@ -157,7 +165,12 @@ def lucene_index(source: str | Dataset, rebuild: bool = False, progress: bool = 
     """
     ds = dataset(source) if isinstance(source, str) else source
     dest = paths.indexes_dir() / ds.collection / "lucene"
-    expected = {"kind": "lucene", "collection": ds.collection, "docs_checksum": ds.docs_checksum, "settings": INDEX_SETTINGS}
+    expected = {
+        "kind": "lucene",
+        "collection": ds.collection,
+        "docs_checksum": ds.docs_checksum,
+        "settings": INDEX_SETTINGS,
+    }
     if rebuild or not manifest_matches(dest, expected):
         build_lucene_index(ds, dest, progress=progress)
     manifest = read_manifest(dest)

@@ -111,8 +111,12 @@ def hits_to_frame(hits: dict, qids: list[str], texts: list[str]) -> pd.DataFrame
         dcol.append([h.docid for h in docs])
         scol.append([h.score for h in docs])
     if not qcol:
-        return pd.DataFrame({c: pd.Series(dtype=t) for c, t in
-                             [("qid", object), ("query", object), ("docno", object), ("score", float), ("rank", "int64")]})
+        return pd.DataFrame(
+            {
+                c: pd.Series(dtype=t)
+                for c, t in [("qid", object), ("query", object), ("docno", object), ("score", float), ("rank", "int64")]
+            }
+        )
     frame = pd.DataFrame({
         "qid": np.concatenate(qcol),
         "query": np.concatenate(tcol),
@@ -177,8 +181,14 @@ class RM3(BM25):
                  fb_docs: int = 10, original_query_weight: float = 0.5, threads: int | None = None) -> None:  # fmt: skip
         super().__init__(index, k, k1, b, threads)
         if fb_terms < 1 or fb_docs < 1 or not 0 <= original_query_weight <= 1:
-            raise IrrobustError("RM3 needs fb_terms >= 1, fb_docs >= 1 and 0 <= original_query_weight <= 1", where="RM3")
-        self.fb_terms, self.fb_docs, self.original_query_weight = int(fb_terms), int(fb_docs), float(original_query_weight)
+            raise IrrobustError(
+                "RM3 needs fb_terms >= 1, fb_docs >= 1 and 0 <= original_query_weight <= 1", where="RM3"
+            )
+        self.fb_terms, self.fb_docs, self.original_query_weight = (
+            int(fb_terms),
+            int(fb_docs),
+            float(original_query_weight),
+        )
 
     def configure(self, searcher) -> None:
         super().configure(searcher)

@@ -89,6 +89,9 @@ class RecsysConfig(BaseModel):
     epochs: int = Field(100, ge=1, description="Maximum training epochs (PLD: 100).")
     batch_size: int = Field(2048, ge=16, description="Training batch size (PLD: 2048).")
     learning_rate: float = Field(1e-3, gt=0, description="Learning rate (PLD: 1e-3).")
+    learning_rate_by_backbone: dict[Backbone, float] = Field(
+        {}, description="Per-backbone learning-rate overrides, e.g. {LightGCN: 0.01}; others use learning_rate."
+    )
     optimizer: Literal["adamw", "adam"] = Field("adamw", description="Optimiser (PLD: AdamW).")
     weight_decay: float = Field(
         0.01, ge=0, description="Optimiser weight decay (PLD's AdamW default 0.01; decoupled for AdamW)."
@@ -143,6 +146,8 @@ class RecsysConfig(BaseModel):
                 f"pld_warmup_epochs={self.pld_warmup_epochs} >= epochs={self.epochs}: PLD would never resample "
                 "(that is the 'uniform' method)"
             )
+        if any(v <= 0 for v in self.learning_rate_by_backbone.values()):
+            raise ValueError(f"learning rates must be > 0, got {self.learning_rate_by_backbone}")
         if self.eval_step > self.epochs:
             raise ValueError(f"eval_step={self.eval_step} > epochs={self.epochs}: the model would never be validated")
         return self
@@ -160,6 +165,15 @@ class RecsysConfig(BaseModel):
         if self.dataset == "custom" and self.interactions_file is not None:
             return self.interactions_file.stem
         return self.dataset
+
+    def lr(self, backbone: str) -> float:
+        """Learning rate of a backbone.
+
+        Example:
+            >>> RecsysConfig(learning_rate=0.005, learning_rate_by_backbone={"LightGCN": 0.01}).lr("MF")
+            0.005
+        """
+        return self.learning_rate_by_backbone.get(backbone, self.learning_rate)  # type: ignore[call-overload]
 
     def seeds(self, base: int) -> list[int]:
         """The seeds of the grid for a base seed.

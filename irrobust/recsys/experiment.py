@@ -126,7 +126,8 @@ def load_config_interactions(cfg: RecsysConfig, run_dir: Path) -> pd.DataFrame:
     return load_interactions(cfg.dataset, download_dir=run_dir / "recbole" / "download")
 
 
-def _recbole_config_dict(cfg: RecsysConfig, data_path: Path, saved: Path, unit_seed: int) -> dict[str, Any]:
+def _recbole_config_dict(cfg: RecsysConfig, data_path: Path, saved: Path, unit_seed: int,
+                         backbone: str) -> dict[str, Any]:
     return {
         "data_path": str(data_path),
         "checkpoint_dir": str(saved),
@@ -147,7 +148,7 @@ def _recbole_config_dict(cfg: RecsysConfig, data_path: Path, saved: Path, unit_s
         "epochs": cfg.epochs,
         "train_batch_size": cfg.batch_size,
         "learner": cfg.optimizer,
-        "learning_rate": cfg.learning_rate,
+        "learning_rate": cfg.lr(backbone),
         "weight_decay": cfg.weight_decay,
         "embedding_size": cfg.embedding_size,
         "n_layers": cfg.n_layers,
@@ -251,7 +252,7 @@ def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, met
     tensorboard writer).
 
     Example:
-        >>> # with recbole_sandbox(work): unit = prepare_unit(cfg, split, "ml-100k", "MF", "pld", work)  # doctest: +SKIP
+        >>> with recbole_sandbox(work): unit = prepare_unit(cfg, split, "ml-100k", "MF", "pld", work)  # doctest: +SKIP
     """
     from recbole.config import Config
     from recbole.data import create_dataset, data_preparation
@@ -267,7 +268,7 @@ def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, met
         # RecBole's fillna(inplace=True) on a column copy (pandas FutureWarning; harmless with pandas 2.x)
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"recbole\.")
         config = Config(model=BACKBONE_TO_RECBOLE[backbone], dataset=ds_name,
-                        config_dict=_recbole_config_dict(cfg, data_path, saved, seed))
+                        config_dict=_recbole_config_dict(cfg, data_path, saved, seed, backbone))
         init_seed(seed, True)
         dataset = create_dataset(config)
         train_data, valid_data, _test_data = data_preparation(config, dataset)
@@ -281,7 +282,9 @@ def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, met
         tok(uf, split.test.user.to_numpy()), tok(itf, split.test.item.to_numpy()),
     )
     init_seed(seed, True)
-    model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", message=r"torch\.sparse\.SparseTensor")  # RecBole's LightGCN adjacency
+        model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
     trainer = _make_trainer(cfg, method, config, model, ctx, seed)
     trainer.saved_model_file = str(saved / f"{name}.pth")
     return PreparedUnit(name, config, dataset, train_data, valid_data, model, ctx, trainer)
@@ -293,7 +296,7 @@ def run_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method:
     ``work`` is the RecBole sandbox directory (under the run directory).
 
     Example:
-        >>> # rec = run_unit(cfg, split, "ml-100k", "MF", "pld", run_dir / "recbole")   # doctest: +SKIP
+        >>> rec = run_unit(cfg, split, "ml-100k", "MF", "pld", run_dir / "recbole")  # doctest: +SKIP
     """
     name = unit_name(label, backbone, method, split.rho, split.seed)
     t_start = perf_counter()
@@ -334,9 +337,9 @@ def _records_to_rows(rec: dict[str, Any], label: str, backbone: str, method: str
     system = f"{backbone}/{METHOD_LABELS[method]}"
     cond = f"rho={rho:g}"
     rows = []
-    for measure, values in rec["metrics"].items():
+    for measure, values in sorted(rec["metrics"].items()):  # sorted: JSON checkpoints store keys sorted
         rows.extend((label, system, TASK, cond, u, measure, v, seed) for u, v in zip(rec["users"], values, strict=True))
-    rows.extend((label, system, STATS_TASK, cond, "all", k, v, seed) for k, v in rec["stats"].items())
+    rows.extend((label, system, STATS_TASK, cond, "all", k, v, seed) for k, v in sorted(rec["stats"].items()))
     return rows
 
 
@@ -354,7 +357,7 @@ def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = 
         Columns ``dataset, system, task, condition, qid, measure, value, seed`` (see module docstring).
 
     Example:
-        >>> # table = run_recsys(RecsysConfig(), pathlib.Path("runs/x"), seed=2024)   # doctest: +SKIP
+        >>> table = run_recsys(RecsysConfig(), pathlib.Path("runs/x"), seed=2024)  # doctest: +SKIP
     """
     run_dir = Path(run_dir).resolve()
     ck_dir = run_dir / "checkpoints" / "recsys"

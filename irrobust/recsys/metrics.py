@@ -13,9 +13,11 @@ of ``min(|T_u|, K)``, which deflates NDCG for users with more than K test items.
 available with ``paper_idcg=True`` only for comparing with the paper's numbers; irrobust
 reports the standard definition.
 
-Masking uses the *noisy* training set (the only training set a deployed system would know);
-if injected noise hits one of the user's held-out items (allowed by the authors' protocol),
-that item is masked and cannot be retrieved, exactly as in the authors' code.
+Masking uses the *noisy* training set (the only training set a deployed system would know), minus
+the user's targets: a held-out item that is also an injected training item (the authors' protocol
+allows such collisions) is **not** masked. This is RecBole's convention (history = used items −
+positives), so irrobust's means equal RecBole's evaluator (tested). Deviation: the PLD authors' code
+masks it, making that item unretrievable; ``noise_excludes_heldout=True`` avoids collisions altogether.
 
 Example:
     >>> import torch

@@ -26,7 +26,7 @@ Example:
     >>> import pandas as pd
     >>> from irrobust.recsys.data import load_interactions
     >>> s = make_split(load_interactions("ml-100k"), rho=0.2, seed=2024)
-    >>> s.n_users, round(s.train.noise.mean(), 3)
+    >>> s.n_users, round(s.noise_share, 3)
     (943, 0.163)
 """
 

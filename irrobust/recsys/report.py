@@ -85,7 +85,7 @@ def significance_table(table: pd.DataFrame) -> pd.DataFrame:
         ...     rows += [("d", s, TASK, "rho=0.2", str(u), "Recall@20", u / 40 + off, 1) for u in range(40)]
         >>> t = pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"])
         >>> r = significance_table(t).iloc[0]
-        >>> r.system, round(r.delta, 3), r.p_wilcoxon < 1e-6
+        >>> r.system, round(float(r.delta), 3), bool(r.p_wilcoxon < 1e-6)
         ('MF/PLD', 0.1, True)
     """
     from scipy import stats
@@ -165,13 +165,19 @@ def _fmt(x: float, nd: int = 4) -> str:
     return "—" if x is None or (isinstance(x, float) and math.isnan(x)) else f"{x:.{nd}f}"
 
 
+def _fmt_p(p: float) -> str:
+    if p is None or math.isnan(p):
+        return "—"
+    return "<1e-300" if p == 0 else f"{p:.3g}"
+
+
 def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
     """Markdown section: results per method × backbone × rho, significance, noise retention, plot.
 
     Writes ``recsys_<dataset>_recall20.png`` into ``out_dir`` and embeds it by relative path.
 
     Example:
-        >>> # md = recsys_section(table, run_dir / "report")   # doctest: +SKIP
+        >>> md = recsys_section(table, run_dir / "report")  # doctest: +SKIP
     """
     out_dir = Path(out_dir)
     t = table[table.task == TASK]
@@ -185,7 +191,7 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
         "Protocol (Zhang et al., WWW 2025, PLD): users with ≥10 interactions, per-user random 70/10/20 split, "
         "⌊ρ·|train_u|⌋ random non-interacted items injected into each user's training set only. Full ranking over "
         "all items with training (and, for test, validation) items masked; model selected on validation Recall@20. "
-        "Cells: mean ± std over seeds of the per-user mean.",
+        "Cells: mean ± std over seeds of the per-user mean (mean only with one seed).",
         "",
         f"Significance against `<backbone>/standard` at the same ρ: ▲/▼ = better/worse by a two-sided **Wilcoxon "
         f"signed-rank test over users** (per-user values averaged over seeds), † = two-sided **paired t-test over "
@@ -214,7 +220,7 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
                     if v.empty:
                         cells.append("")
                         continue
-                    cell = f"{v.mean():.4f} ± {v.std(ddof=1) if len(v) > 1 else 0.0:.4f}"
+                    cell = f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v.mean():.4f}"
                     s = sig[(sig.dataset == ds) & (sig.system == system) & (sig.condition == cond)
                             & (sig.measure == measure)]
                     if not s.empty:
@@ -234,12 +240,12 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
             lines += [f"Paired comparisons on {head} (Δ = system − standard, mean over seeds; Holm-adjusted p):", "",
                       "| system | ρ | Δ | Wilcoxon p (users) | t-test p (seeds) |", "|---|---|---|---|---|"]
             for _, r in det.sort_values(["system", "rho"]).iterrows():
-                lines.append(f"| {r.system} | {r.rho:g} | {r.delta:+.4f} | {r.p_wilcoxon_holm:.3g} (n={r.n_users}) | "
-                             f"{_fmt(r.p_ttest_holm, 3)} (n={r.n_seeds}) |")
+                lines.append(f"| {r.system} | {r.rho:g} | {r.delta:+.4f} | {_fmt_p(r.p_wilcoxon_holm)} (n={r.n_users}) | "
+                             f"{_fmt_p(r.p_ttest_holm)} (n={r.n_seeds}) |")
             lines.append("")
         # noise retention
         st = stats_rows[stats_rows.dataset == ds]
-        if not st.empty:
+        if not st.empty and (st.condition.map(_rho) > 0).any():
             piv = st.groupby(["system", "condition", "measure"])["value"].mean().unstack("measure")
             lines += [
                 "Noise retention (mean over seeds; ρ > 0). *data*: share of injected interactions in train; *used*: "

@@ -43,7 +43,7 @@ Every trainer records, per epoch, how much of the gradient weight went to inject
 Example:
     >>> import torch
     >>> losses = torch.tensor([[0.1, 0.2, 3.0]])
-    >>> pld_probabilities(losses, tau=0.1).round(decimals=3).tolist()
+    >>> [[round(p, 3) for p in row] for row in pld_probabilities(losses, tau=0.1).tolist()]
     [[0.731, 0.269, 0.0]]
 """
 
@@ -271,8 +271,8 @@ class TrainContext:
             >>> a = np.array
             >>> ctx = TrainContext.from_arrays(3, 5, a([1, 1, 2]), a([1, 2, 3]), a([False, True, False]),
             ...                                a([1, 2]), a([3, 4]), a([1, 2]), a([4, 1]))
-            >>> ctx.is_noise(torch.tensor([1, 1]), torch.tensor([1, 2])).tolist(), ctx.valid.mask
-            ([False, True], [[1, 2], [3]])
+            >>> ctx.is_noise(torch.tensor([1, 1]), torch.tensor([1, 2])).tolist(), ctx.valid.mask, ctx.test.mask
+            ([False, True], [[1, 2], [3]], [[1, 2, 3], [3, 4]])
         """
         order = np.lexsort((train_i, train_u))
         tu, ti = train_u[order].astype(np.int64), train_i[order].astype(np.int64)
@@ -289,10 +289,16 @@ class TrainContext:
         vg, tg = group(valid_u, valid_i), group(test_u, test_i)
         vus = sorted(vg)
         tus = sorted(tg)
-        valid = EvalData(torch.tensor(vus, dtype=torch.long), [train_lists[u] for u in vus], [vg[u] for u in vus])
+        def minus(items: list[int], targets: list[int]) -> list[int]:
+            drop = set(targets)
+            return sorted({i for i in items if i not in drop})
+
+        # mask = history minus the targets (RecBole's convention, see irrobust.recsys.metrics)
+        valid = EvalData(torch.tensor(vus, dtype=torch.long), [minus(train_lists[u], vg[u]) for u in vus],
+                         [vg[u] for u in vus])
         test = EvalData(
             torch.tensor(tus, dtype=torch.long),
-            [train_lists[u] + vg.get(u, []) for u in tus],
+            [minus(train_lists[u] + vg.get(u, []), tg[u]) for u in tus],
             [tg[u] for u in tus],
         )
         return cls(
@@ -450,7 +456,7 @@ class NoiseAwareTrainer(Trainer):
         """Per-user Recall@K / NDCG@K on ``"valid"`` (train masked) or ``"test"`` (train + valid masked).
 
         Example:
-            >>> # trainer.per_user_metrics("test")["Recall@20"].mean()   # doctest: +SKIP
+            >>> trainer.per_user_metrics("test")["Recall@20"].mean()  # doctest: +SKIP
         """
         data = self.ctx.valid if which == "valid" else self.ctx.test
         was_training = self.model.training
@@ -557,7 +563,7 @@ class PLDTrainer(NoiseAwareTrainer):
         """One PLD batch before scoring: users (B,), candidate pools (B, k), shared negatives (B,).
 
         Example:
-            >>> # users, pool, neg = trainer.draw_batch()   # doctest: +SKIP
+            >>> users, pool, neg = trainer.draw_batch()  # doctest: +SKIP
         """
         b = batch_size or self.batch_size
         ctx = self.ctx
@@ -574,7 +580,7 @@ class PLDTrainer(NoiseAwareTrainer):
         """``(B, k)`` BPR losses ``softplus(s_un − s_ui)`` of every candidate, without gradient (one batched dot).
 
         Example:
-            >>> # trainer.candidate_losses(*final_embeddings(model), users, pool, neg)   # doctest: +SKIP
+            >>> trainer.candidate_losses(*final_embeddings(model), users, pool, neg)  # doctest: +SKIP
         """
         with torch.no_grad():
             u = user_all.detach()[users]  # (B, d)

@@ -29,6 +29,8 @@ ROOT = Path(__file__).resolve().parents[2]
         {"epochs": 3, "eval_step": 5},
         {"backbones": ["NeuMF"]},
         {"tce_max_drop": 1.0},
+        {"learning_rate_by_backbone": {"LightGCN": 0.0}},
+        {"learning_rate_by_backbone": {"NeuMF": 0.1}},
     ],
 )
 def test_rejects_impossible_configs(bad):

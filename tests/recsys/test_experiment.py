@@ -17,7 +17,7 @@ from irrobust import paths
 from irrobust.recsys.config import RecsysConfig
 
 CFG = dict(max_users=100, rhos=[0.0, 0.3], n_seeds=1, epochs=2, eval_step=1, backbones=["MF", "LightGCN"],
-           methods=["standard", "pld"], pld_warmup_epochs=1, learning_rate=5e-3)
+           methods=["standard", "pld"], pld_warmup_epochs=1, learning_rate=5e-3, batch_size=256)
 
 
 @pytest.fixture(scope="module")
@@ -70,12 +70,19 @@ def test_killed_unit_recomputes_identically(run):
     pd.testing.assert_frame_equal(main(again), main(table))
 
 
+class _Recomputed(Exception):
+    pass
+
+
 def test_changed_config_is_not_served_from_stale_checkpoints(run, monkeypatch):
     run_dir, _ = run
-    called = []
-    monkeypatch.setattr(exp, "run_unit", lambda *a, **k: called.append(a) or pytest.skip("recompute triggered"))
-    exp.run_recsys(RecsysConfig(**{**CFG, "learning_rate": 1e-2}), run_dir, seed=3, progress=False)
-    assert called
+
+    def boom(*a, **k):
+        raise _Recomputed
+
+    monkeypatch.setattr(exp, "run_unit", boom)
+    with pytest.raises(_Recomputed):
+        exp.run_recsys(RecsysConfig(**{**CFG, "learning_rate": 1e-2}), run_dir, seed=3, progress=False)
 
 
 def test_no_side_effects_outside_run_dir(tmp_path):

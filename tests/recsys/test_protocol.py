@@ -12,7 +12,7 @@ def test_split_is_per_user_70_10_20_and_disjoint(ml100k):
     d = filter_users(ml100k, 10)
     tr, va, te = split_per_user(d, seed=3)
     assert len(tr) + len(va) + len(te) == len(d)
-    key = lambda x: set(zip(x.user, x.item))  # noqa: E731
+    key = lambda x: set(zip(x.user, x.item, strict=True))  # noqa: E731
     assert not (key(tr) & key(va)) and not (key(tr) & key(te)) and not (key(va) & key(te))
     n = d.groupby("user").size()
     assert (te.groupby("user").size() == np.floor(0.2 * n + 0.5)).all()
@@ -39,19 +39,19 @@ def test_noise_count_and_support(ml100k):
     assert not s.train.duplicated(["user", "item"]).any()
     assert len(s.valid) + len(s.test) + len(clean) == len(filter_users(ml100k, 10))
     # the authors' protocol allows noise to hit held-out items; exclude_heldout forbids it
-    held = set(zip(s.test.user, s.test.item)) | set(zip(s.valid.user, s.valid.item))
-    noisy = set(zip(s.train[s.train.noise].user, s.train[s.train.noise].item))
+    held = set(zip(s.test.user, s.test.item, strict=True)) | set(zip(s.valid.user, s.valid.item, strict=True))
+    noisy = set(zip(s.train[s.train.noise].user, s.train[s.train.noise].item, strict=True))
     assert noisy & held
     s2 = make_split(ml100k, rho=0.3, seed=11, exclude_heldout=True)
-    noisy2 = set(zip(s2.train[s2.train.noise].user, s2.train[s2.train.noise].item))
+    noisy2 = set(zip(s2.train[s2.train.noise].user, s2.train[s2.train.noise].item, strict=True))
     assert not (noisy2 & held)
 
 
 def test_noise_nested_across_rho_and_split_shared(ml100k):
     a = make_split(ml100k, rho=0.1, seed=5, max_users=200)
     b = make_split(ml100k, rho=0.4, seed=5, max_users=200)
-    na = set(zip(a.train[a.train.noise].user, a.train[a.train.noise].item))
-    nb = set(zip(b.train[b.train.noise].user, b.train[b.train.noise].item))
+    na = set(zip(a.train[a.train.noise].user, a.train[a.train.noise].item, strict=True))
+    nb = set(zip(b.train[b.train.noise].user, b.train[b.train.noise].item, strict=True))
     assert na < nb
     pd.testing.assert_frame_equal(a.test, b.test)
     assert abs(b.noise_share - 0.4 / 1.4) < 0.02

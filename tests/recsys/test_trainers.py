@@ -14,7 +14,8 @@ from irrobust.recsys.training import _EpochStats, tce_drop_rate
 @pytest.fixture(scope="module")
 def units(small_split, tmp_path_factory):
     work = tmp_path_factory.mktemp("tr")
-    cfg = RecsysConfig(epochs=4, eval_step=2, max_users=100, tce_max_drop=0.2, tce_ramp_epochs=2, rce_beta=0.5)
+    cfg = RecsysConfig(epochs=4, eval_step=2, max_users=100, tce_max_drop=0.2, tce_ramp_epochs=2, rce_beta=0.5,
+                       batch_size=256, learning_rate=5e-3, methods=["standard", "tce", "rce"])
     out = {}
     with recbole_sandbox(work):
         for m in ("standard", "tce", "rce"):

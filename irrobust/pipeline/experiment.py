@@ -1,0 +1,150 @@
+"""Side-by-side evaluation of systems on one dataset (the notebook API; the runner uses it too).
+
+Modelled on PyTerrier's ``pt.Experiment`` (reimplemented): run every system on the dataset's
+queries, evaluate per query with ranx, and compare each system with a baseline using a paired
+test and a multiple-testing correction.
+
+Example:
+    >>> import irrobust as ir
+    >>> ds = ir.dataset("cranfield")                                        # doctest: +SKIP
+    >>> idx = ir.lucene_index(ds)                                            # doctest: +SKIP
+    >>> exp = ir.experiment({"bm25": ir.BM25(idx), "ql": ir.QL(idx)}, ds)    # doctest: +SKIP
+    >>> exp.summary()                                                        # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable, Mapping, Sequence
+
+import pandas as pd
+from tqdm.auto import tqdm
+
+from irrobust.data.dataset import Dataset
+from irrobust.data.dataset import dataset as load_dataset
+from irrobust.errors import IrrobustError
+from irrobust.evaluate.measures import parse_measure, per_query
+from irrobust.evaluate.table import compare, long_rows, summarize
+from irrobust.pipeline.transformer import Transformer
+
+DEFAULT_MEASURES = ("nDCG@10", "R@100", "MAP@100", "RR@10")
+
+
+class Memo(Transformer):
+    """Remember a stage's output per input queries table, so fused systems reuse their parts' runs.
+
+    Example:
+        >>> from irrobust.pipeline.transformer import Identity
+        >>> m = Memo(Identity()); _ = m(["a"]); len(m._cache)
+        1
+    """
+
+    def __init__(self, inner: Transformer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    def transform(self, table: pd.DataFrame) -> pd.DataFrame:
+        key = hashlib.sha256(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()).hexdigest()
+        if key not in self._cache:
+            self._cache[key] = self.inner.transform(table)
+        return self._cache[key]
+
+    def spec(self) -> dict:
+        return self.inner.spec()
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
+
+
+class Experiment:
+    """Runs, per-query long table, summary and comparisons of several systems on one dataset.
+
+    Example:
+        >>> Experiment.__init__.__code__.co_varnames[1:4]
+        ('systems', 'data', 'measures')
+    """
+
+    def __init__(self, systems: Mapping[str, Transformer], data: Dataset, measures: Sequence[str],
+                 baseline: str | None = None, test: str = "t", correction: str = "holm", alpha: float = 0.05,
+                 task: str = "effectiveness", condition: str = "clean", queries: pd.DataFrame | None = None,
+                 progress: bool = True,
+                 load_run: Callable[[str], pd.DataFrame | None] | None = None,
+                 save_run: Callable[[str, pd.DataFrame], None] | None = None) -> None:  # fmt: skip
+        if not systems:
+            raise IrrobustError("an experiment needs at least one system")
+        self.data, self.systems = data, dict(systems)
+        self.measures = [parse_measure(m)[0] for m in measures]
+        self.baseline = baseline or next(iter(self.systems))
+        if self.baseline not in self.systems:
+            raise IrrobustError(f"baseline {self.baseline!r} is not among the systems {list(self.systems)}")
+        self.test, self.correction, self.alpha = test, correction, alpha
+        self.task, self.condition = task, condition
+        self.queries = queries if queries is not None else data.queries
+        self.runs: dict[str, pd.DataFrame] = {}
+        self.timings: dict[str, float] = {}
+        frames = []
+        for name, system in tqdm(self.systems.items(), desc=f"systems on {data.id}", disable=not progress, unit="sys"):
+            started = time.perf_counter()
+            results = load_run(name) if load_run else None
+            if results is None:
+                results = system(self.queries)
+                if save_run:
+                    save_run(name, results)
+            self.timings[name] = round(time.perf_counter() - started, 3)
+            self.runs[name] = results
+            pq = per_query(results, data.qrels, self.measures)
+            frames.append(long_rows(pq, data.id, name, task, condition))
+        self.table = pd.concat(frames, ignore_index=True)
+
+    def summary(self) -> pd.DataFrame:
+        """Mean per system (rows) and measure (columns).
+
+        Example:
+            >>> exp.summary().loc["bm25", "nDCG@10"]  # doctest: +SKIP
+            0.6789
+        """
+        s = summarize(self.table)
+        wide = s.pivot(index="system", columns="measure", values="value")
+        return wide.loc[list(self.systems), self.measures]
+
+    def compare(self) -> pd.DataFrame:
+        """Each system against the baseline: means, delta, p-value, corrected p-value, significance.
+
+        Example:
+            >>> exp.compare()[["system", "measure", "p_adjusted"]]  # doctest: +SKIP
+        """
+        if len(self.systems) < 2:
+            return pd.DataFrame()
+        return compare(self.table, self.baseline, self.test, self.correction, self.alpha)
+
+    def to_markdown(self) -> str:
+        """The comparison table as markdown with significance marks.
+
+        Example:
+            >>> print(exp.to_markdown())  # doctest: +SKIP
+        """
+        from irrobust.report.markdown import effectiveness_tables
+
+        return effectiveness_tables(self.table, self.compare(), self.baseline, self.test, self.correction, self.alpha)
+
+    def _repr_markdown_(self) -> str:
+        return self.to_markdown()
+
+
+def experiment(systems: Mapping[str, Transformer] | Sequence[Transformer], data: Dataset | str,
+               measures: Sequence[str] = DEFAULT_MEASURES, baseline: str | None = None, test: str = "t",
+               correction: str = "holm", alpha: float = 0.05, progress: bool = True) -> Experiment:  # fmt: skip
+    """Evaluate ``systems`` side by side on ``data`` (a :class:`Dataset` or dataset ID).
+
+    ``systems`` is a mapping name → stage, or a list of stages (named by their ``repr``).
+
+    Example:
+        >>> exp = experiment({"bm25": bm25, "ql": ql}, "beir/scifact/test", ["nDCG@10"])  # doctest: +SKIP
+        >>> exp.compare()                                                                # doctest: +SKIP
+    """
+    if not isinstance(systems, Mapping):
+        systems = {repr(s): s for s in systems}
+    ds = load_dataset(data) if isinstance(data, str) else data
+    return Experiment(systems, ds, measures, baseline, test, correction, alpha, progress=progress)

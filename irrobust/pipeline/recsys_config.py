@@ -1,0 +1,25 @@
+"""Top level of a ``kind: recsys`` pipeline file; the ``recsys:`` section is :class:`irrobust.recsys.config.RecsysConfig`.
+
+Example:
+    >>> RecsysPipeline.model_validate({"kind": "recsys", "name": "x", "recsys": {"n_seeds": 1}}).recsys.n_seeds
+    1
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from irrobust.pipeline.config import NAME_PATTERN, Strict
+from irrobust.recsys.config import RecsysConfig
+
+
+class RecsysPipeline(Strict):
+    """A recommender-robustness pipeline: noise injection × training methods × backbones."""
+
+    kind: Literal["recsys"]
+    name: str = Field(pattern=NAME_PATTERN, max_length=80)
+    description: str = ""
+    seed: int = 2024
+    recsys: RecsysConfig = Field(default_factory=RecsysConfig)

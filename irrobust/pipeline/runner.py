@@ -1,0 +1,228 @@
+"""Run a validated pipeline into a run directory.
+
+Outputs (all inside the run directory):
+
+* ``runs/<dataset>/<system>.trec`` — TREC run files (also the per-system checkpoints),
+* ``results.csv`` — the long per-query table ``dataset, system, task, condition, qid, measure, value``,
+* ``summary.json`` — rows ``{dataset, system, task, condition, measure, value}`` with means,
+* ``significance.csv`` — every comparison with the baseline (raw and corrected p-values),
+* ``report.md`` and ``report.html`` — comparison tables with significance marks,
+* ``manifest.json`` — provenance (config hash, versions, seeds, dataset checksums, index
+  manifests, timings), written last.
+
+Example:
+    >>> from irrobust.pipeline.config import load_pipeline
+    >>> run_pipeline(load_pipeline("pipelines/quickstart.yaml"), Path("runs/qs"))  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+
+from irrobust import paths
+from irrobust.data.dataset import Dataset, dataset
+from irrobust.evaluate.table import summarize
+from irrobust.pipeline.config import RetrievalPipeline, SystemSpec
+from irrobust.pipeline.experiment import Experiment, Memo
+from irrobust.pipeline.provenance import environment_info
+from irrobust.pipeline.registry import RANKERS, StageContext
+from irrobust.pipeline.rundir import RunDir, now, slug
+from irrobust.pipeline.transformer import RRF, Compose, RankCutoff, ScoreScale, ScoreSum, Transformer, add_ranks
+from irrobust.util.io import atomic_write_json, atomic_write_text, sha256_json
+
+
+def build_system(spec: SystemSpec, ctx: StageContext, built: dict[str, Transformer]) -> Transformer:
+    """Build one system from its spec (stages composed with ``>>`` and ``%``, or a fusion of built systems).
+
+    Example:
+        >>> build_system(spec, ctx, {})  # doctest: +SKIP
+    """
+    from irrobust.pipeline import components  # noqa: F401  (registers built-in rankers)
+
+    if spec.fuse is not None:
+        parts = [built[name] for name in spec.fuse.systems]
+        if spec.fuse.method == "rrf":
+            system: Transformer = RRF(parts, k=spec.fuse.k)
+        else:
+            weights = spec.fuse.weights or [1.0] * len(parts)
+            system = ScoreScale(parts[0], weights[0])
+            for part, w in zip(parts[1:], weights[1:], strict=True):
+                system = ScoreSum(system, ScoreScale(part, w))
+    else:
+        stages: list[Transformer] = []
+        for stage in spec.stages or []:
+            entry = RANKERS[stage.ranker]
+            stages.append(entry.build(ctx, entry.params.model_validate(stage.params)))
+            if stage.cutoff:
+                stages.append(RankCutoff(stage.cutoff))
+        system = stages[0] if len(stages) == 1 else Compose(*stages)
+    system.name = spec.name
+    return Memo(system)
+
+
+def write_trec(path: Path, results: pd.DataFrame, tag: str) -> None:
+    """Write a run in TREC format (``qid Q0 docno rank score tag``) atomically.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "r.trec"
+        >>> write_trec(p, pd.DataFrame({"qid": ["1"], "docno": ["d"], "rank": [1], "score": [2.5]}), "bm25")
+        >>> p.read_text()
+        '1 Q0 d 1 2.5 bm25\\n'
+    """
+    lines = [f"{q} Q0 {d} {int(r)} {s!r} {tag}\n" for q, d, r, s in
+             zip(results["qid"], results["docno"], results["rank"], results["score"].astype(float), strict=True)]  # fmt: skip
+    atomic_write_text(path, "".join(lines))
+
+
+def read_trec(path: Path) -> pd.DataFrame:
+    """Read a TREC run file written by :func:`write_trec`.
+
+    Example:
+        >>> import tempfile
+        >>> p = Path(tempfile.mkdtemp()) / "r.trec"; _ = p.write_text("1 Q0 d 1 2.5 x\\n")
+        >>> read_trec(p).values.tolist()
+        [['1', 'd', 2.5, 1]]
+    """
+    df = pd.read_csv(path, sep=" ", header=None, names=["qid", "q0", "docno", "rank", "score", "tag"],
+                     dtype={"qid": str, "docno": str}, keep_default_na=False)  # fmt: skip
+    return df[["qid", "docno", "score", "rank"]]
+
+
+class RunCache:
+    """Per-system run files of one dataset, reused when the system's spec hash is unchanged.
+
+    Example:
+        >>> RunCache(RunDir(Path("/tmp/r"), "h"), "cranfield", {"bm25": "abc"}).specs
+        {'bm25': 'abc'}
+    """
+
+    def __init__(self, rd: RunDir, ds_id: str, specs: dict[str, str]) -> None:
+        self.rd, self.ds_id, self.specs = rd, ds_id, specs
+
+    def _base(self, name: str) -> Path:
+        return self.rd.file(f"runs/{slug(self.ds_id)}/{slug(name)}")
+
+    def load(self, name: str) -> pd.DataFrame | None:
+        """The saved run of ``name`` if it was made by the same spec, else ``None``."""
+        base = self._base(name)
+        meta, trec = base.with_suffix(".json"), base.with_suffix(".trec")
+        if meta.is_file() and trec.is_file() and json.loads(meta.read_text()).get("spec") == self.specs[name]:
+            return add_ranks(read_trec(trec))
+        return None
+
+    def save(self, name: str, results: pd.DataFrame) -> None:
+        """Write the run file, then its spec (so a run file without a spec is never trusted)."""
+        base = self._base(name)
+        write_trec(base.with_suffix(".trec"), results, slug(name))
+        atomic_write_json(base.with_suffix(".json"), {"system": name, "dataset": self.ds_id, "spec": self.specs[name]})
+
+
+def _queries_hash(queries: pd.DataFrame) -> str:
+    return hashlib.sha256(
+        pd.util.hash_pandas_object(queries[["qid", "query"]], index=False).to_numpy().tobytes()
+    ).hexdigest()
+
+
+def _dataset_info(ds: Dataset) -> dict[str, Any]:
+    qrels_bytes = ds.qrels.to_csv(index=False).encode()
+    return {"collection": ds.collection, "docs_checksum": ds.docs_checksum, "documents": len(ds.docs),
+            "queries": len(ds.queries), "qrels_sha256": hashlib.sha256(qrels_bytes).hexdigest(),
+            "judgements": len(ds.qrels)}  # fmt: skip
+
+
+def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> dict[str, Any]:
+    """Evaluate every system on every dataset; write run files, tables and reports into ``rd``.
+
+    Example:
+        >>> run_retrieval(cfg, rd)  # doctest: +SKIP
+    """
+    from irrobust.report.html import write_html_report
+    from irrobust.report.markdown import effectiveness_tables, pvalue_table
+
+    tables, comparisons, timings, ds_info, indexes = [], [], {}, {}, {}
+    for ds_id in cfg.datasets:
+        ds = dataset(ds_id)
+        ds.validate()
+        ctx = StageContext(ds, seed=cfg.seed, progress=progress)
+        t0 = time.perf_counter()
+        built: dict[str, Transformer] = {}
+        for spec in cfg.systems:
+            built[spec.name] = build_system(spec, ctx, built)
+        if "index" in ctx.__dict__:
+            indexes[ds.collection] = ctx.index.manifest
+        timings[f"{ds_id}/build"] = round(time.perf_counter() - t0, 3)
+        qhash = _queries_hash(ds.queries)
+        cache = RunCache(rd, ds_id, {
+            s.name: sha256_json({"config": s.model_dump(mode="json"), "stage": built[s.name].spec(), "dataset": ds.id,
+                                 "docs": ds.docs_checksum, "queries": qhash})
+            for s in cfg.systems
+        })  # fmt: skip
+        exp = Experiment(built, ds, cfg.measures, cfg.baseline, cfg.significance.test, cfg.significance.correction,
+                         cfg.significance.alpha, progress=progress, load_run=cache.load, save_run=cache.save)  # fmt: skip
+        tables.append(exp.table)
+        comparisons.append(exp.compare())
+        timings.update({f"{ds_id}/{k}": v for k, v in exp.timings.items()})
+        ds_info[ds_id] = _dataset_info(ds)
+
+    table = pd.concat(tables, ignore_index=True)
+    comp = pd.concat(comparisons, ignore_index=True) if any(len(c) for c in comparisons) else pd.DataFrame()
+    atomic_write_text(rd.file("results.csv"), table.to_csv(index=False))
+    atomic_write_json(rd.file("summary.json"), summarize(table).to_dict(orient="records"))
+    atomic_write_text(rd.file("significance.csv"), comp.to_csv(index=False))
+    sig = cfg.significance
+    body = effectiveness_tables(table, comp, cfg.baseline, sig.test, sig.correction, sig.alpha)
+    timing_rows = "\n".join(f"| {k} | {v:.1f} |" for k, v in timings.items())
+    report = (f"# {cfg.name}\n\n{cfg.description}\n\n## Effectiveness\n\n{body}\n"
+              f"## All comparisons with the baseline\n\n{pvalue_table(comp)}\n\n"
+              f"## Timings (seconds)\n\n| step | seconds |\n|---|---|\n{timing_rows}\n")  # fmt: skip
+    atomic_write_text(rd.file("report.md"), report)
+    write_html_report(rd.file("report.html"), cfg.name, report)
+    return {"datasets": ds_info, "indexes": indexes, "timings": timings}
+
+
+def default_out(cfg: Any) -> Path:
+    """Default run directory: ``<home>/runs/<name>``.
+
+    Example:
+        >>> default_out(type("C", (), {"name": "qs"})()).name
+        'qs'
+    """
+    return paths.home() / "runs" / cfg.name
+
+
+def run_pipeline(cfg: Any, out: Path | None = None, progress: bool = True, force: bool = False) -> Path:
+    """Run a validated pipeline (retrieval or recsys); return the finished run directory.
+
+    Example:
+        >>> run_pipeline(load_pipeline("pipelines/quickstart.yaml"), Path("/tmp/qs"))  # doctest: +SKIP
+    """
+    config = cfg.model_dump(mode="json")
+    config_hash = sha256_json(config)
+    if getattr(cfg, "kind", "retrieval") == "retrieval":
+        for ds_id in cfg.datasets:  # fail on unknown datasets before anything is written
+            dataset(ds_id)
+    rd = RunDir(Path(out) if out else default_out(cfg), config_hash, force=force)
+    rd.prepare()
+    started, t0 = now(), time.perf_counter()
+    try:
+        if cfg.kind == "recsys":
+            from irrobust.pipeline.recsys_runner import run_recsys_pipeline
+
+            details = run_recsys_pipeline(cfg, rd, progress=progress)
+        else:
+            details = run_retrieval(cfg, rd, progress=progress)
+    except BaseException as exc:
+        rd.fail(f"{type(exc).__name__}: {exc}")
+        raise
+    manifest = {"name": cfg.name, "kind": cfg.kind, "config_hash": config_hash, "config": config,
+                "seed": cfg.seed, "started_at": started, "finished_at": now(),
+                "wall_seconds": round(time.perf_counter() - t0, 2), "environment": environment_info(), **details}  # fmt: skip
+    rd.finish(manifest)
+    return rd.path

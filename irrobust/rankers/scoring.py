@@ -1,0 +1,332 @@
+"""Fast cross-encoder scoring of (query, document) pairs on CPU.
+
+A :class:`CrossEncoderScorer` wraps a BERT-style sequence-classification model (one logit;
+``transformers.AutoModelForSequenceClassification`` + a fast tokenizer) and scores plain lists of
+pairs. It is the engine of the cross-encoder reranker and of the attacks and certificates, which
+score thousands of perturbed copies of documents, so it is built for throughput:
+
+* the whole list is tokenized once (Rust tokenizer, one call), truncated exactly as
+  ``sentence_transformers.CrossEncoder`` does (``truncation="longest_first"`` at the model's
+  ``model_max_length``);
+* pairs are sorted by token length and packed into dynamic batches bounded by a token budget
+  (``batch_size × padded_length <= token_budget``), so there is almost no padding;
+* inference runs under ``torch.inference_mode()`` with the thread count set to the available CPUs;
+* scores come back in the caller's order, optionally through a sigmoid (the default, as
+  ``CrossEncoder.predict`` for a 1-logit model) and an optional LRU cache keyed by
+  (model id, query, sha1 of the document text).
+
+Precision modes (``precision=``):
+
+* ``"fp32"`` — exact: equals ``CrossEncoder.predict`` up to float rounding (|Δ| < 1e-4).
+* ``"bf16"`` — model weights cast to bfloat16; ``"bf16-autocast"`` — fp32 weights under
+  ``torch.autocast("cpu", torch.bfloat16)``. Only fast on CPUs with native bf16 (AVX512-BF16/AMX);
+  elsewhere oneDNN emulates it and it is *slower* than fp32.
+* ``"int8"`` — dynamic int8 quantization of the encoder's linear layers (weights int8, activations
+  quantized per batch; ``torch.ao.quantization.quantize_dynamic``), fast on AVX2/VNNI CPUs.
+* ``"fast"`` — ``"bf16"`` if the CPU has native bf16, else ``"int8"`` (see :func:`resolve_precision`).
+
+Example:
+    >>> scorer = CrossEncoderScorer("indexes/beir/scifact/models/ce-minilm")   # doctest: +SKIP
+    >>> scorer.score("vitamin d prevents fractures", ["Vitamin D ...", "Unrelated ..."])  # doctest: +SKIP
+    array([0.93, 0.02], dtype=float32)
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import warnings
+from collections import OrderedDict
+from collections.abc import Iterator, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from irrobust.errors import ModelError
+from irrobust.rankers.training import default_threads
+
+PRECISIONS = ("fp32", "bf16", "bf16-autocast", "int8", "fast")
+
+
+def cpu_has_native_bf16() -> bool:
+    """True if this CPU executes bfloat16 matmuls natively (AVX512-BF16 or AMX), as oneDNN reports.
+
+    Example:
+        >>> isinstance(cpu_has_native_bf16(), bool)
+        True
+    """
+    import torch
+
+    try:
+        return bool(torch.ops.mkldnn._is_mkldnn_bf16_supported())
+    except (AttributeError, RuntimeError):  # pragma: no cover (torch without mkldnn)
+        return False
+
+
+def resolve_precision(precision: str) -> str:
+    """Map ``"fast"`` to the fastest low-precision mode of this CPU; validate the others.
+
+    Example:
+        >>> resolve_precision("fast") in ("bf16", "int8")
+        True
+    """
+    if precision not in PRECISIONS:
+        raise ModelError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
+    if precision == "fast":
+        return "bf16" if cpu_has_native_bf16() else "int8"
+    return precision
+
+
+@contextlib.contextmanager
+def torch_threads(n: int | None) -> Iterator[None]:
+    """Temporarily set torch's intra-op thread count (``None``: leave it).
+
+    Example:
+        >>> with torch_threads(1):
+        ...     pass
+    """
+    import torch
+
+    if n is None:
+        yield
+        return
+    old = torch.get_num_threads()
+    torch.set_num_threads(int(n))
+    try:
+        yield
+    finally:
+        torch.set_num_threads(old)
+
+
+def plan_batches(lengths: np.ndarray, token_budget: int, max_batch: int) -> list[np.ndarray]:
+    """Sort sequences by length (longest first) and cut them into batches with ``size × max_len <= token_budget``.
+
+    Returns index arrays into ``lengths``; every index appears exactly once.
+
+    Example:
+        >>> [b.tolist() for b in plan_batches(np.array([3, 10, 4, 9]), token_budget=20, max_batch=8)]
+        [[1, 3], [2, 0]]
+    """
+    order = np.argsort(-np.asarray(lengths), kind="stable")
+    out: list[np.ndarray] = []
+    start = 0
+    n = len(order)
+    while start < n:
+        longest = int(lengths[order[start]])
+        size = max(1, min(max_batch, token_budget // max(1, longest)))
+        out.append(order[start:start + size])
+        start += size
+    return out
+
+
+def _sha1(text: str) -> str:
+    return hashlib.sha1(text.encode("utf-8")).hexdigest()
+
+
+class CrossEncoderScorer:
+    """Score (query, document) pairs with a 1-logit sequence-classification model, fast and in order.
+
+    Args:
+        model: a directory holding ``config.json``, weights and a fast tokenizer (as written by
+            :func:`irrobust.rankers.cross_encoder.train_cross_encoder` or ``save_pretrained``).
+        precision: ``"fp32"`` (exact), ``"bf16"``, ``"bf16-autocast"``, ``"int8"`` or ``"fast"``.
+        max_length: truncation length in tokens (default: the tokenizer's ``model_max_length``,
+            capped at the model's position embeddings, as ``CrossEncoder`` does).
+        token_budget: at most this many (padded) tokens per forward pass.
+        max_batch: at most this many pairs per forward pass.
+        threads: torch intra-op threads while scoring (default: the CPUs available to the process).
+        activation: ``"sigmoid"`` (as ``CrossEncoder.predict``) or ``"none"`` (raw logits).
+        cache_size: keep up to this many scores in an LRU cache keyed by (model id, query, sha1(doc)); 0 = off.
+        model_id: the cache's model key (default: the weights' sha256 from the manifest, else the path).
+
+    Example:
+        >>> s = CrossEncoderScorer("indexes/beir/scifact/models/ce-minilm", precision="fast")  # doctest: +SKIP
+        >>> s.score_pairs([("q", "d1"), ("q", "d2")]).shape                                   # doctest: +SKIP
+        (2,)
+    """
+
+    def __init__(self, model: str | Path, precision: str = "fp32", max_length: int | None = None,
+                 token_budget: int = 8192, max_batch: int = 128, threads: int | None = None,
+                 activation: str = "sigmoid", cache_size: int = 0, model_id: str | None = None) -> None:
+        import torch
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.path = Path(model)
+        if not (self.path / "config.json").is_file():
+            raise ModelError("not a model directory (no config.json)", where=str(self.path))
+        if activation not in ("sigmoid", "none"):
+            raise ModelError(f"activation must be 'sigmoid' or 'none', got {activation!r}")
+        if token_budget < 1 or max_batch < 1:
+            raise ModelError(f"token_budget and max_batch must be positive, got {token_budget}, {max_batch}")
+        self.precision = resolve_precision(precision)
+        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), use_fast=True)
+        if not getattr(self.tokenizer, "is_fast", False):
+            raise ModelError("the model's tokenizer has no fast (Rust) implementation", where=str(self.path))
+        model_obj = AutoModelForSequenceClassification.from_pretrained(str(self.path))
+        if model_obj.config.num_labels != 1:
+            raise ModelError(f"expected a 1-logit ranking model, got num_labels={model_obj.config.num_labels}",
+                             where=str(self.path))
+        model_obj.eval()
+        limit = getattr(model_obj.config, "max_position_embeddings", None) or 512
+        tmax = self.tokenizer.model_max_length if self.tokenizer.model_max_length < 1_000_000 else limit
+        self.max_length = int(max_length or min(tmax, limit))
+        self.token_budget, self.max_batch = int(token_budget), int(max_batch)
+        self.threads = threads if threads is not None else default_threads()
+        self.activation = activation
+        if self.precision == "bf16":
+            model_obj = model_obj.to(torch.bfloat16)
+        elif self.precision == "int8":
+            model_obj = _quantize_int8(model_obj)
+        self.model = model_obj
+        self.pad_id = int(self.tokenizer.pad_token_id or 0)
+        self.model_id = model_id or _model_id(self.path)
+        self.cache_size = int(cache_size)
+        self._cache: OrderedDict[tuple[str, str, str], float] = OrderedDict()
+        self.stats = {"pairs": 0, "cache_hits": 0, "forward_tokens": 0, "real_tokens": 0}
+
+    # ---------------------------------------------------------------------------------------
+    def score(self, query: str | Sequence[str], docs: Sequence[str]) -> np.ndarray:
+        """Scores of ``docs`` for one query (a string) or for aligned lists of queries and docs.
+
+        Example:
+            >>> scorer.score("q", ["d1", "d2"]).dtype   # doctest: +SKIP
+            dtype('float32')
+        """
+        queries = [query] * len(docs) if isinstance(query, str) else list(query)
+        if len(queries) != len(docs):
+            raise ModelError(f"{len(queries)} queries but {len(docs)} documents; they must align")
+        return self._score(queries, list(docs))
+
+    def score_pairs(self, pairs: Sequence[tuple[str, str]]) -> np.ndarray:
+        """Scores of a list of ``(query, document)`` pairs, in order (float32).
+
+        Example:
+            >>> scorer.score_pairs([("q", "d")]).shape   # doctest: +SKIP
+            (1,)
+        """
+        return self._score([p[0] for p in pairs], [p[1] for p in pairs])
+
+    # ---------------------------------------------------------------------------------------
+    def _score(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        n = len(docs)
+        out = np.empty(n, dtype=np.float32)
+        if n == 0:
+            return out
+        todo = np.arange(n)
+        keys: list[tuple[str, str, str]] = []
+        if self.cache_size:
+            keys = [(self.model_id, q, _sha1(d)) for q, d in zip(queries, docs, strict=True)]
+            hit = np.zeros(n, dtype=bool)
+            for i, k in enumerate(keys):
+                v = self._cache.get(k)
+                if v is not None:
+                    out[i] = v
+                    hit[i] = True
+                    self._cache.move_to_end(k)
+            self.stats["cache_hits"] += int(hit.sum())
+            todo = np.flatnonzero(~hit)
+        if len(todo):
+            scores = self._forward_all([queries[i] for i in todo], [docs[i] for i in todo])
+            out[todo] = scores
+            if self.cache_size:
+                for i, s in zip(todo, scores, strict=True):
+                    self._cache[keys[i]] = float(s)
+                while len(self._cache) > self.cache_size:
+                    self._cache.popitem(last=False)
+        self.stats["pairs"] += n
+        return out
+
+    def _forward_all(self, queries: list[str], docs: list[str]) -> np.ndarray:
+        import torch
+
+        enc = self.tokenizer(queries, docs, truncation="longest_first", max_length=self.max_length,
+                             return_attention_mask=False, return_token_type_ids=True)
+        ids, types = enc["input_ids"], enc["token_type_ids"]
+        lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
+        logits = np.empty(len(ids), dtype=np.float32)
+        autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bf16-autocast"
+                    else contextlib.nullcontext())
+        with torch_threads(self.threads), torch.inference_mode(), autocast:
+            for batch in plan_batches(lengths, self.token_budget, self.max_batch):
+                width = int(lengths[batch[0]])
+                input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
+                token_types = np.zeros((len(batch), width), dtype=np.int64)
+                mask = np.zeros((len(batch), width), dtype=np.int64)
+                for row, i in enumerate(batch):
+                    m = lengths[i]
+                    input_ids[row, :m] = ids[i]
+                    token_types[row, :m] = types[i]
+                    mask[row, :m] = 1
+                out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask),
+                                 token_type_ids=torch.from_numpy(token_types)).logits
+                logits[batch] = out[:, 0].float().numpy()
+                self.stats["forward_tokens"] += input_ids.size
+                self.stats["real_tokens"] += int(lengths[batch].sum())
+        if self.activation == "sigmoid":
+            return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
+        return logits
+
+    def clear_cache(self) -> None:
+        """Empty the score cache.
+
+        Example:
+            >>> scorer.clear_cache()   # doctest: +SKIP
+        """
+        self._cache.clear()
+
+    def encoder_flops(self, tokens_per_seq: Sequence[int]) -> float:
+        """Approximate forward FLOPs for sequences of the given lengths.
+
+        2 × (parameters in the encoder layers) per token, plus attention (QKᵀ and AV:
+        4 × L² × hidden per layer per sequence). Embeddings, pooler and head are ignored.
+
+        Example:
+            >>> scorer.encoder_flops([256]) > 1e9   # doctest: +SKIP
+            True
+        """
+        cfg = self.model.config
+        base = getattr(self.model, "base_model", self.model)
+        enc = getattr(base, "encoder", None)
+        if enc is None:
+            raise ModelError("cannot find the encoder to count FLOPs")
+        params = _encoder_param_count(enc, cfg)
+        lens = np.asarray(tokens_per_seq, dtype=np.float64)
+        return float(2.0 * params * lens.sum() + cfg.num_hidden_layers * 4.0 * cfg.hidden_size * (lens ** 2).sum())
+
+
+def _encoder_param_count(encoder: Any, cfg: Any) -> int:
+    """Weights in the encoder layers (from the config, so int8-packed modules count the same)."""
+    h, i = cfg.hidden_size, cfg.intermediate_size
+    per_layer = 4 * h * h + 4 * h + 2 * h * i + h + i + 4 * h  # QKV+O (+bias), FFN (+bias), 2 LayerNorms
+    return int(cfg.num_hidden_layers * per_layer)
+
+
+def _quantize_int8(model: Any) -> Any:
+    """Dynamic int8 quantization of the encoder's ``nn.Linear`` layers (head and pooler stay fp32)."""
+    import torch
+
+    base = getattr(model, "base_model", model)
+    if getattr(base, "encoder", None) is None:
+        raise ModelError("int8 mode needs a BERT-style model with an .encoder")
+    engines = torch.backends.quantized.supported_engines
+    if "fbgemm" in engines or "x86" in engines:
+        torch.backends.quantized.engine = "x86" if "x86" in engines else "fbgemm"
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        base.encoder = torch.ao.quantization.quantize_dynamic(base.encoder, {torch.nn.Linear}, dtype=torch.qint8)
+    return model
+
+
+def _model_id(path: Path) -> str:
+    import json
+
+    try:
+        manifest = json.loads((path / "manifest.json").read_text())
+        files = manifest.get("files", {})
+        weights = files.get("model.safetensors")
+        if weights:
+            return f"sha256:{weights}"
+    except (OSError, ValueError):
+        pass
+    return f"path:{path.resolve()}"

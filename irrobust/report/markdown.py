@@ -1,0 +1,94 @@
+"""Markdown rendering of results tables (reads only the long results table and comparisons).
+
+Significance marks follow ranx's report style, reimplemented: ▲ / ▼ after a mean that is
+significantly higher / lower than the baseline's after correction.
+
+Example:
+    >>> import pandas as pd
+    >>> from irrobust.evaluate.table import long_rows
+    >>> t = long_rows(pd.DataFrame({"qid": ["1"], "measure": ["nDCG@10"], "value": [0.5]}), "d", "bm25")
+    >>> "| bm25 | 0.5000 |" in effectiveness_tables(t, pd.DataFrame(), "bm25", "t", "holm", 0.05)
+    True
+"""
+
+from __future__ import annotations
+
+import pandas as pd
+
+from irrobust.evaluate.significance import CORRECTION_NAMES, TEST_NAMES
+from irrobust.evaluate.table import summarize
+
+
+def markdown_table(header: list[str], rows: list[list[str]]) -> str:
+    """A GitHub-flavoured markdown table.
+
+    Example:
+        >>> print(markdown_table(["a", "b"], [["1", "2"]]))
+        | a | b |
+        |---|---|
+        | 1 | 2 |
+    """
+    lines = ["| " + " | ".join(header) + " |", "|" + "|".join("---" for _ in header) + "|"]
+    lines += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(lines)
+
+
+def _mark(comparisons: pd.DataFrame, ds: str, task: str, cond: str, system: str, measure: str) -> str:
+    if comparisons is None or comparisons.empty:
+        return ""
+    hit = comparisons[(comparisons.dataset == ds) & (comparisons.task == task) & (comparisons.condition == cond)
+                      & (comparisons.system == system) & (comparisons.measure == measure)]  # fmt: skip
+    if hit.empty or not bool(hit.iloc[0].significant):
+        return ""
+    return " ▲" if hit.iloc[0].delta > 0 else " ▼"
+
+
+def effectiveness_tables(table: pd.DataFrame, comparisons: pd.DataFrame, baseline: str, test: str,
+                         correction: str, alpha: float, heading_level: int = 3) -> str:  # fmt: skip
+    """One table per (dataset, task, condition): systems × measures, means with significance marks.
+
+    Example:
+        >>> effectiveness_tables(pd.DataFrame(columns=["dataset"]), pd.DataFrame(), "b", "t", "holm", .05)
+        ''
+    """
+    if table.empty:
+        return ""
+    summary = summarize(table)
+    parts = []
+    h = "#" * heading_level
+    for (ds, task, cond), block in summary.groupby(["dataset", "task", "condition"], sort=False):
+        measures = list(dict.fromkeys(block.measure))
+        systems = list(dict.fromkeys(block.system))
+        n = table[(table.dataset == ds) & (table.task == task) & (table.condition == cond)].qid.nunique()
+        rows = []
+        for system in systems:
+            cells = [system + (" (baseline)" if system == baseline else "")]
+            for m in measures:
+                v = block[(block.system == system) & (block.measure == m)].value
+                cells.append(
+                    f"{float(v.iloc[0]):.4f}{_mark(comparisons, ds, task, cond, system, m)}" if len(v) else "–"
+                )
+            rows.append(cells)
+        title = (
+            f"{h} {ds}" + (f" — {task}" if task != "effectiveness" else "") + (f" ({cond})" if cond != "clean" else "")
+        )
+        parts.append(f"{title}\n\n{markdown_table(['system'] + measures, rows)}\n\n{n} queries.")
+    legend = (f"▲ / ▼: significantly higher / lower than the baseline `{baseline}` ({TEST_NAMES[test]} on paired "
+              f"per-query values, {CORRECTION_NAMES[correction]} correction over the systems compared per measure, α = {alpha}).")  # fmt: skip
+    return "\n\n".join(parts) + "\n\n" + legend + "\n"
+
+
+def pvalue_table(comparisons: pd.DataFrame) -> str:
+    """Markdown table of every comparison: delta, raw and adjusted p-values.
+
+    Example:
+        >>> pvalue_table(pd.DataFrame())
+        ''
+    """
+    if comparisons is None or comparisons.empty:
+        return ""
+    rows = [[r.dataset, r.condition, r.system, r.measure, f"{r.mean:.4f}", f"{r.baseline_mean:.4f}", f"{r.delta:+.4f}",
+             f"{r.p_value:.3g}", f"{r.p_adjusted:.3g}", "yes" if r.significant else "no"]
+            for r in comparisons.itertuples()]  # fmt: skip
+    header = ["dataset", "condition", "system", "measure", "mean", "baseline", "Δ", "p", "p (adj.)", "significant"]
+    return markdown_table(header, rows)

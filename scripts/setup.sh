@@ -1,0 +1,33 @@
+#!/usr/bin/env bash
+# Set up irrobust on a fresh machine (idempotent; fast when everything is in place):
+#   1. a Python 3.11 virtual environment in .venv,
+#   2. the pinned dependencies (torch's CPU wheel first, then requirements.txt), irrobust in editable mode,
+#   3. WordNet 3.0 for the synonym shift (Debian packages when run as root),
+#   4. the staged public collections seeded into ir_datasets' cache, and ranx's measures compiled.
+# Environment: PYTHON (default python3.11), IRROBUST_SEED_DIR (default ../shared/data beside the checkout).
+set -euo pipefail
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PY="${PYTHON:-python3.11}"
+command -v "$PY" >/dev/null || PY=python3
+VENV="$ROOT/.venv"
+
+if [[ ! -x "$VENV/bin/python" ]]; then
+  echo "setup: creating $VENV"
+  "$PY" -m venv "$VENV"
+fi
+stamp="$VENV/.irrobust-requirements.sha256"
+want="$(cat requirements.txt setup.cfg | sha256sum | cut -d' ' -f1)"
+if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
+  echo "setup: installing torch (CPU) first, then the pinned requirements"
+  "$VENV/bin/pip" install --disable-pip-version-check -q torch==2.13.0
+  "$VENV/bin/pip" install --disable-pip-version-check -q -r requirements.txt
+  "$VENV/bin/pip" install --disable-pip-version-check -q --no-deps -e .
+  echo "$want" > "$stamp"
+else
+  echo "setup: dependencies already installed"
+fi
+
+PYTHON="$VENV/bin/python" bash scripts/setup_wordnet.sh
+"$VENV/bin/irrobust" prepare
+echo "setup: done"
