@@ -266,7 +266,7 @@ def dataset(dataset_id: str) -> Dataset:
 
     Example:
         >>> ds = dataset("beir/nfcorpus/test")   # doctest: +SKIP
-        >>> ds.collection
+        >>> ds.collection                         # doctest: +SKIP
         'beir/nfcorpus'
     """
     if not isinstance(dataset_id, str) or not dataset_id.strip():

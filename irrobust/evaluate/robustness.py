@@ -29,6 +29,7 @@ import pandas as pd
 from scipy import stats
 
 from irrobust.errors import IrrobustError
+from irrobust.evaluate import significance
 
 Values = Sequence[float] | np.ndarray | pd.Series | Mapping[Any, float] | pd.DataFrame
 
@@ -266,13 +267,8 @@ def paired_test(a: Values, b: Values, test: str = "t", strict: bool = True) -> P
     x, y, _ = paired(a, b, strict=strict)
     if len(x) < 2:
         raise IrrobustError(f"a paired test needs at least 2 queries, got {len(x)}")
-    diff = x - y
-    if np.allclose(diff, 0.0, rtol=0.0, atol=1e-12):
-        return PairedTest(test, 0.0, 1.0, len(x))
-    if test == "t" and np.allclose(diff, diff[0], rtol=1e-9, atol=1e-12):  # constant difference: zero variance
-        return PairedTest(test, float(np.sign(diff[0]) * np.inf), 0.0, len(x))
-    res = stats.ttest_rel(x, y) if test == "t" else stats.wilcoxon(x, y)
-    return PairedTest(test, float(res.statistic), float(res.pvalue), len(x))
+    statistic, pvalue = significance.paired_test(x, y, test)
+    return PairedTest(test, statistic, pvalue, len(x))
 
 
 def holm(pvalues: Sequence[float] | np.ndarray | pd.Series) -> Any:
@@ -285,17 +281,7 @@ def holm(pvalues: Sequence[float] | np.ndarray | pd.Series) -> Any:
         >>> holm([0.01, 0.04, 0.03, 0.005]).tolist()
         [0.03, 0.06, 0.06, 0.02]
     """
-    arr = np.asarray(pvalues, dtype="float64")
-    if arr.ndim != 1:
-        raise IrrobustError(f"expected a 1-D list of p-values, got shape {arr.shape}")
-    if np.isnan(arr).any() or (arr < 0).any() or (arr > 1).any():
-        raise IrrobustError("p-values must be numbers in [0, 1]")
-    m = len(arr)
-    order = np.argsort(arr, kind="mergesort")
-    scaled = np.minimum(1.0, (m - np.arange(m)) * arr[order])
-    adjusted_sorted = np.maximum.accumulate(scaled)
-    out = np.empty(m)
-    out[order] = adjusted_sorted
+    out = np.asarray(significance.holm(np.asarray(pvalues, dtype="float64")))
     if isinstance(pvalues, pd.Series):
         return pd.Series(out, index=pvalues.index, name=pvalues.name)
     return out

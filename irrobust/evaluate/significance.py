@@ -46,10 +46,10 @@ def paired_test(a: Sequence[float], b: Sequence[float], test: str = "t", seed: i
     if x.shape != y.shape or x.ndim != 1:
         raise IrrobustError(f"paired test needs two equal-length vectors, got {x.shape} and {y.shape}")
     d = x - y
-    if len(d) == 0 or np.allclose(d, 0):
+    if len(d) == 0 or np.allclose(d, 0.0, rtol=0.0, atol=1e-12):
         return 0.0, 1.0
     if test == "t":
-        if np.allclose(d, d[0]):  # constant non-zero difference: infinitely significant
+        if np.allclose(d, d[0], rtol=1e-9, atol=1e-12):  # constant non-zero difference: zero variance
             return float(np.sign(d[0]) * np.inf), 0.0
         res = stats.ttest_rel(x, y)
         return float(res.statistic), float(res.pvalue)
@@ -66,20 +66,23 @@ def paired_test(a: Sequence[float], b: Sequence[float], test: str = "t", seed: i
 
 
 def holm(pvalues: Sequence[float]) -> list[float]:
-    """Holm–Bonferroni adjusted p-values (same order as given, capped at 1).
+    """Holm–Bonferroni adjusted p-values (Holm 1979), same order as given, capped at 1.
+
+    Sort ascending; the i-th smallest (1-based) becomes ``max_{j ≤ i} min(1, (m - j + 1) · p_(j))``.
 
     Example:
         >>> holm([0.01, 0.02])
         [0.02, 0.02]
     """
     p = np.asarray(pvalues, dtype=float)
+    if p.ndim != 1:
+        raise IrrobustError(f"expected a 1-D list of p-values, got shape {p.shape}")
+    if np.isnan(p).any() or (p < 0).any() or (p > 1).any():
+        raise IrrobustError("p-values must be numbers in [0, 1]")
     m = len(p)
     order = np.argsort(p, kind="mergesort")
     adjusted = np.empty(m)
-    running = 0.0
-    for i, idx in enumerate(order):
-        running = max(running, min(1.0, (m - i) * p[idx]))
-        adjusted[idx] = running
+    adjusted[order] = np.maximum.accumulate(np.minimum(1.0, (m - np.arange(m)) * p[order]))
     return [float(v) for v in adjusted]
 
 

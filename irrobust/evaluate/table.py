@@ -62,7 +62,7 @@ def compare(table: pd.DataFrame, baseline: str, test: str = "t", correction: str
         >>> t = pd.concat([long_rows(pd.DataFrame({"qid": list("abcd"), "measure": "m", "value": v}), "d", s)
         ...                for s, v in [("base", [.1, .2, .3, .4]), ("new", [.3, .4, .5, .7])]])
         >>> row = compare(t, "base").iloc[0]
-        >>> row.system, round(row.delta, 3), bool(row.significant)
+        >>> row.system, round(float(row.delta), 3), bool(row.significant)
         ('new', 0.225, True)
     """
     if baseline not in set(table["system"]):

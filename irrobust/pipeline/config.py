@@ -232,7 +232,7 @@ def format_validation_error(
         ...     SignificanceSpec.model_validate({"tset": "t"})
         ... except ValidationError as e:
         ...     print(format_validation_error(e, "p.yaml", SignificanceSpec))
-        p.yaml: tset: unknown key 'tset'; allowed keys: test, correction, alpha
+        p.yaml: tset: unknown key 'tset' (did you mean 'test'?); allowed keys: test, correction, alpha
     """
     parts = []
     for e in err.errors():

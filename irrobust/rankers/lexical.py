@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 import pandas as pd
+from tqdm.auto import tqdm
 
 from irrobust.errors import IrrobustError
 from irrobust.index.lucene import LuceneIndex
@@ -48,6 +49,11 @@ class LuceneRetriever(Transformer):
         >>> issubclass(BM25, LuceneRetriever)
         True
     """
+
+    #: queries per ``batch_search`` call (progress is shown per batch)
+    chunk = 100
+    #: show a progress bar when there is more than one batch
+    progress = True
 
     def __init__(self, index: LuceneIndex, k: int = 1000, threads: int | None = None) -> None:
         if int(k) != k or k < 1:
@@ -77,7 +83,12 @@ class LuceneRetriever(Transformer):
         _check_queries(queries, repr(self))
         qids = queries["qid"].astype(str).tolist()
         texts = queries["query"].astype(str).tolist()
-        hits = self.searcher.batch_search(texts, qids, k=self.k, threads=self.threads)
+        hits: dict = {}
+        chunks = range(0, len(qids), self.chunk)
+        show = self.progress and len(chunks) > 1
+        for start in tqdm(chunks, desc=repr(self), unit="batch", disable=not show, leave=False):
+            end = start + self.chunk
+            hits.update(self.searcher.batch_search(texts[start:end], qids[start:end], k=self.k, threads=self.threads))
         return hits_to_frame(hits, qids, texts)
 
     def spec(self) -> dict[str, Any]:

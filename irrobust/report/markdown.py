@@ -7,7 +7,7 @@ Example:
     >>> import pandas as pd
     >>> from irrobust.evaluate.table import long_rows
     >>> t = long_rows(pd.DataFrame({"qid": ["1"], "measure": ["nDCG@10"], "value": [0.5]}), "d", "bm25")
-    >>> "| bm25 | 0.5000 |" in effectiveness_tables(t, pd.DataFrame(), "bm25", "t", "holm", 0.05)
+    >>> "| bm25 (baseline) | 0.5000 |" in effectiveness_tables(t, pd.DataFrame(), "bm25", "t", "holm", 0.05)
     True
 """
 
