@@ -237,6 +237,18 @@ class Dataset:
             ) from exc
 
 
+def train_split_of(dataset_id: str) -> str | None:
+    """The training split of a dataset's collection (``beir/scifact/test`` → ``beir/scifact/train``), if any.
+
+    Example:
+        >>> train_split_of("beir/nfcorpus/test"), train_split_of("cranfield")
+        ('beir/nfcorpus/train', None)
+    """
+    register_smart_collections()
+    candidate = f"{collection_of(dataset_id)}/train"
+    return candidate if candidate in ir_datasets.registry else None
+
+
 def check_dataset_id(dataset_id: str) -> None:
     """Raise :class:`DataError` (with close matches) if ``dataset_id`` is not a known dataset ID.
 

@@ -2,7 +2,7 @@
 
 from irrobust.evaluate.measures import evaluate_run, parse_measure, per_query
 from irrobust.evaluate.significance import correct, holm, paired_test
-from irrobust.evaluate.table import COLUMNS, compare, long_rows, summarize
+from irrobust.evaluate.table import COLUMNS, compare, compare_conditions, long_rows, summarize
 
-__all__ = ["COLUMNS", "compare", "correct", "evaluate_run", "holm", "long_rows", "paired_test", "parse_measure",
+__all__ = ["COLUMNS", "compare", "compare_conditions", "correct", "evaluate_run", "holm", "long_rows", "paired_test", "parse_measure",
            "per_query", "summarize"]  # fmt: skip

@@ -89,3 +89,44 @@ def compare(table: pd.DataFrame, baseline: str, test: str = "t", correction: str
             r.update(p_adjusted=p_adj, significant=bool(p_adj < alpha), test=TEST_NAMES[test], correction=correction)
             rows.append(r)
     return pd.DataFrame(rows)
+
+
+def compare_conditions(table: pd.DataFrame, task: str, reference: str = "clean", test: str = "t",
+                       correction: str = "holm", alpha: float = 0.05) -> pd.DataFrame:  # fmt: skip
+    """Each system under each condition of ``task`` against the same system under ``reference``, paired by qid.
+
+    The reference rows are the ``effectiveness``/``reference`` rows of the same dataset, system and measure.
+    A family is one ``(dataset, task, measure)``: all systems × conditions are corrected together.
+    ``relative_drop`` = (reference − condition) / reference (positive = worse under the condition).
+
+    Example:
+        >>> clean = pd.DataFrame({"qid": list("abcd"), "measure": "m", "value": [.5, .6, .7, .8]})
+        >>> t = pd.concat([long_rows(clean, "d", "s"),
+        ...                long_rows(clean.assign(value=clean.value - .1), "d", "s", "query-shift", "typos")])
+        >>> r = compare_conditions(t, "query-shift").iloc[0]
+        >>> r.condition, round(float(r.delta), 3), round(float(r.relative_drop), 3), bool(r.significant)
+        ('typos', -0.1, 0.154, True)
+    """
+    ref = table[(table.task == "effectiveness") & (table.condition == reference)]
+    rows = []
+    for (ds, measure), fam in table[table.task == task].groupby(["dataset", "measure"], sort=False):
+        family = []
+        for (system, cond), grp in fam.groupby(["system", "condition"], sort=False):
+            base = ref[(ref.dataset == ds) & (ref.system == system) & (ref.measure == measure)].set_index("qid")["value"]
+            vals = grp.set_index("qid")["value"]
+            common = base.index.intersection(vals.index)
+            if len(common) == 0:
+                continue
+            b, v = base.loc[common], vals.loc[common]
+            stat, p = paired_test(v.to_numpy(), b.to_numpy(), test)
+            bm = float(b.mean())
+            family.append({
+                "dataset": ds, "task": task, "condition": cond, "measure": measure, "system": system,
+                "reference": reference, "mean": float(v.mean()), "reference_mean": bm, "delta": float(v.mean() - bm),
+                "relative_drop": (bm - float(v.mean())) / bm if bm else 0.0, "n": int(len(common)),
+                "statistic": stat, "p_value": p,
+            })  # fmt: skip
+        for r, p_adj in zip(family, correct([r["p_value"] for r in family], correction), strict=True):
+            r.update(p_adjusted=p_adj, significant=bool(p_adj < alpha), test=TEST_NAMES[test], correction=correction)
+            rows.append(r)
+    return pd.DataFrame(rows)

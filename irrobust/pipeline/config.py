@@ -98,6 +98,49 @@ class SignificanceSpec(Strict):
     alpha: float = Field(0.05, gt=0, lt=1)
 
 
+class VarianceTask(Strict):
+    """Task 1, performance variance on i.i.d. queries: spread of each system's per-query values."""
+
+    worst_fractions: list[float] = Field(default_factory=lambda: [0.1, 0.25], description="worst-x% means to report")
+    bootstrap: int = Field(10_000, ge=100, description="bootstrap resamples for the CI of the mean")
+    alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of the bootstrap CI")
+
+    @field_validator("worst_fractions")
+    @classmethod
+    def _fractions(cls, v: list[float]) -> list[float]:
+        if not v or any(not 0 < f <= 1 for f in v):
+            raise ValueError("worst_fractions must be a non-empty list of numbers in (0, 1]")
+        return v
+
+
+class ShiftItem(Strict):
+    """One query shift (registered name + parameters); ``label`` names the condition (default: the shift name)."""
+
+    shift: str
+    params: dict[str, Any] = Field(default_factory=dict)
+    label: str | None = Field(None, pattern=NAME_PATTERN, max_length=60)
+
+
+class ShiftsTask(Strict):
+    """Task 2, out-of-distribution queries: every system on shifted versions of the queries."""
+
+    items: list[ShiftItem] = Field(min_length=1)
+
+
+class TransferTask(Strict):
+    """Task 3, domain transfer: systems (with learned parts trained on the source) evaluated on other datasets."""
+
+    targets: list[str] = Field(min_length=1, description="dataset IDs to transfer to")
+
+
+class Tasks(Strict):
+    """Robustness tasks run on top of the clean evaluation."""
+
+    variance: VarianceTask | None = None
+    shifts: ShiftsTask | None = None
+    transfer: TransferTask | None = None
+
+
 class RetrievalPipeline(Strict):
     """A retrieval experiment: systems × datasets × measures, compared against a baseline."""
 
@@ -110,6 +153,8 @@ class RetrievalPipeline(Strict):
     baseline: str | None = Field(None, description="system the others are tested against (default: the first)")
     significance: SignificanceSpec = Field(default_factory=SignificanceSpec)
     systems: list[SystemSpec] = Field(min_length=1)
+    tasks: Tasks = Field(default_factory=Tasks)
+    robustness_measure: str | None = Field(None, description="measure robustness statistics use (default: first)")
 
     @field_validator("measures")
     @classmethod
@@ -124,11 +169,40 @@ def _check_datasets(cfg: RetrievalPipeline, source: str) -> None:
     from irrobust.data.dataset import check_dataset_id
     from irrobust.errors import DataError
 
-    for i, ds_id in enumerate(cfg.datasets):
+    ids = [(f"datasets[{i}]", d) for i, d in enumerate(cfg.datasets)]
+    if cfg.tasks.transfer is not None:
+        ids += [(f"tasks.transfer.targets[{i}]", d) for i, d in enumerate(cfg.tasks.transfer.targets)]
+    for where, ds_id in ids:
         try:
             check_dataset_id(ds_id)
         except DataError as exc:
-            raise ConfigError(exc.message, where=f"{source}: datasets[{i}]") from None
+            raise ConfigError(exc.message, where=f"{source}: {where}") from None
+
+
+def _check_tasks(cfg: RetrievalPipeline, source: str) -> None:
+    from irrobust.shifts.registry import make_shift
+
+    if cfg.robustness_measure is None:
+        cfg.robustness_measure = cfg.measures[0]
+    else:
+        try:
+            cfg.robustness_measure = parse_measure(cfg.robustness_measure)[0]
+        except ConfigError as exc:
+            raise ConfigError(exc.message, where=f"{source}: robustness_measure") from None
+        if cfg.robustness_measure not in cfg.measures:
+            raise ConfigError(f"{cfg.robustness_measure!r} is not among measures {cfg.measures}",
+                              where=f"{source}: robustness_measure")  # fmt: skip
+    if cfg.tasks.shifts is None:
+        return
+    labels: list[str] = []
+    for i, item in enumerate(cfg.tasks.shifts.items):
+        where = f"{source}: tasks.shifts.items[{i}]"
+        make_shift(item.shift, where=f"{where}.params", **{"seed": cfg.seed, **item.params})
+        label = item.label or item.shift
+        if label in labels or label == "clean":
+            raise ConfigError(f"condition label {label!r} is used twice (or is 'clean'); set a distinct 'label'",
+                              where=f"{where}.label")  # fmt: skip
+        labels.append(label)
 
 
 def _check_references(cfg: RetrievalPipeline, source: str) -> None:
@@ -299,6 +373,7 @@ def parse_pipeline(data: dict[str, Any], source: str = "<pipeline>"):
         _check_references(cfg, source)
         _check_components(cfg, source)
         _check_datasets(cfg, source)
+        _check_tasks(cfg, source)
     return cfg
 
 

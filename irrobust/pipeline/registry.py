@@ -48,7 +48,25 @@ class StageContext:
     dataset: Dataset
     seed: int = 42
     progress: bool = True
+    train_dataset: str | None = None
     cache: dict[str, Any] = field(default_factory=dict)
+
+    def default_train(self) -> str:
+        """The dataset learned stages train on: ``train_dataset`` if set (domain transfer), else the
+        evaluation dataset's own training split; :class:`ModelError` when there is none.
+
+        Example:
+            >>> StageContext.default_train.__name__
+            'default_train'
+        """
+        from irrobust.data.dataset import train_split_of
+        from irrobust.errors import ModelError
+
+        train = self.train_dataset or train_split_of(self.dataset.id)
+        if train is None:
+            raise ModelError(f"{self.dataset.id} has no training split; give the learned stage a 'train' dataset",
+                             where=self.dataset.id)  # fmt: skip
+        return train
 
     @cached_property
     def index(self):
@@ -58,20 +76,25 @@ class StageContext:
         return lucene_index(self.dataset, progress=self.progress)
 
 
+#: ranker families compared by the robustness study
+FAMILIES = ("lexical", "ltr", "dense", "cross-encoder", "interaction", "fusion")
+
+
 @dataclass(frozen=True)
 class RankerEntry:
-    """A registered ranker: parameter model, factory and a one-line description."""
+    """A registered ranker: parameter model, factory, a one-line description and its family."""
 
     name: str
     params: type[Params]
     build: Callable[[StageContext, Any], Transformer]
     description: str
+    family: str = "lexical"
 
 
 RANKERS: dict[str, RankerEntry] = {}
 
 
-def register_ranker(name: str, params: type[Params], description: str):
+def register_ranker(name: str, params: type[Params], description: str, family: str = "lexical"):
     """Decorator registering ``build(ctx, params)`` under ``name``.
 
     Example:
@@ -84,7 +107,9 @@ def register_ranker(name: str, params: type[Params], description: str):
     """
 
     def deco(fn: Callable[[StageContext, Any], Transformer]):
-        RANKERS[name] = RankerEntry(name, params, fn, description)
+        if family not in FAMILIES:
+            raise ValueError(f"unknown family {family!r}; allowed: {FAMILIES}")
+        RANKERS[name] = RankerEntry(name, params, fn, description, family)
         return fn
 
     return deco

@@ -137,54 +137,125 @@ def _dataset_info(ds: Dataset) -> dict[str, Any]:
             "judgements": len(ds.qrels)}  # fmt: skip
 
 
+def system_family(spec: SystemSpec) -> str:
+    """The ranker family of a system: its last stage's family, or ``fusion``.
+
+    Example:
+        >>> system_family(SystemSpec(name="b", stages=[{"ranker": "bm25"}]))
+        'lexical'
+    """
+    from irrobust.pipeline import components  # noqa: F401
+
+    if spec.fuse is not None:
+        return "fusion"
+    return RANKERS[(spec.stages or [])[-1].ranker].family
+
+
+class _Evaluator:
+    """Runs systems on (dataset, queries, condition) with run-file checkpoints, collecting long-table rows."""
+
+    def __init__(self, cfg: RetrievalPipeline, rd: RunDir, progress: bool) -> None:
+        self.cfg, self.rd, self.progress = cfg, rd, progress
+        self.tables: list[pd.DataFrame] = []
+        self.comparisons: list[pd.DataFrame] = []
+        self.timings: dict[str, float] = {}
+        self.indexes: dict[str, Any] = {}
+        self.datasets: dict[str, Any] = {}
+        self.clean_done: set[str] = set()
+
+    def build(self, ds: Dataset, train_dataset: str | None = None) -> dict[str, Transformer]:
+        ctx = StageContext(ds, seed=self.cfg.seed, progress=self.progress, train_dataset=train_dataset)
+        t0 = time.perf_counter()
+        built: dict[str, Transformer] = {}
+        for spec in self.cfg.systems:
+            built[spec.name] = build_system(spec, ctx, built)
+        if "index" in ctx.__dict__:
+            self.indexes[ds.collection] = ctx.index.manifest
+        self.timings[f"{ds.id}/build" + (f" (trained on {train_dataset})" if train_dataset else "")] = round(
+            time.perf_counter() - t0, 3
+        )
+        return built
+
+    def evaluate(self, ds: Dataset, built: dict[str, Transformer], queries: pd.DataFrame, task: str,
+                 condition: str) -> Experiment:  # fmt: skip
+        qhash = _queries_hash(queries)
+        specs = {
+            s.name: sha256_json({"config": s.model_dump(mode="json"), "stage": built[s.name].spec(), "dataset": ds.id,
+                                 "docs": ds.docs_checksum, "queries": qhash})
+            for s in self.cfg.systems
+        }  # fmt: skip
+        folder = ds.id if condition == "clean" else f"{ds.id}/{task}/{condition}"
+        cache = RunCache(self.rd, folder, specs)
+        sig = self.cfg.significance
+        exp = Experiment(built, ds, self.cfg.measures, self.cfg.baseline, sig.test, sig.correction, sig.alpha,
+                         task=task, condition=condition, queries=queries[["qid", "query"]], progress=self.progress,
+                         load_run=cache.load, save_run=cache.save)  # fmt: skip
+        self.tables.append(exp.table)
+        if task == "effectiveness":
+            self.comparisons.append(exp.compare())
+            self.clean_done.add(ds.id)
+            self.datasets[ds.id] = _dataset_info(ds)
+        self.timings.update({f"{ds.id}/{task}/{condition}/{k}": v for k, v in exp.timings.items()})
+        return exp
+
+
 def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> dict[str, Any]:
-    """Evaluate every system on every dataset; write run files, tables and reports into ``rd``.
+    """Evaluate every system on every dataset, run the robustness tasks, write tables and reports into ``rd``.
 
     Example:
         >>> run_retrieval(cfg, rd)  # doctest: +SKIP
     """
-    from irrobust.report.html import write_html_report
-    from irrobust.report.markdown import effectiveness_tables, pvalue_table
+    from irrobust.report.robustness import robustness_report
+    from irrobust.shifts.registry import make_shift
 
-    tables, comparisons, timings, ds_info, indexes = [], [], {}, {}, {}
+    ev = _Evaluator(cfg, rd, progress)
+    shift_stats: list[dict[str, Any]] = []
     for ds_id in cfg.datasets:
         ds = dataset(ds_id)
         ds.validate()
-        ctx = StageContext(ds, seed=cfg.seed, progress=progress)
-        t0 = time.perf_counter()
-        built: dict[str, Transformer] = {}
-        for spec in cfg.systems:
-            built[spec.name] = build_system(spec, ctx, built)
-        if "index" in ctx.__dict__:
-            indexes[ds.collection] = ctx.index.manifest
-        timings[f"{ds_id}/build"] = round(time.perf_counter() - t0, 3)
-        qhash = _queries_hash(ds.queries)
-        cache = RunCache(rd, ds_id, {
-            s.name: sha256_json({"config": s.model_dump(mode="json"), "stage": built[s.name].spec(), "dataset": ds.id,
-                                 "docs": ds.docs_checksum, "queries": qhash})
-            for s in cfg.systems
-        })  # fmt: skip
-        exp = Experiment(built, ds, cfg.measures, cfg.baseline, cfg.significance.test, cfg.significance.correction,
-                         cfg.significance.alpha, progress=progress, load_run=cache.load, save_run=cache.save)  # fmt: skip
-        tables.append(exp.table)
-        comparisons.append(exp.compare())
-        timings.update({f"{ds_id}/{k}": v for k, v in exp.timings.items()})
-        ds_info[ds_id] = _dataset_info(ds)
+        built = ev.build(ds)
+        ev.evaluate(ds, built, ds.queries, "effectiveness", "clean")
+        for item in cfg.tasks.shifts.items if cfg.tasks.shifts else []:
+            label = item.label or item.shift
+            shift = make_shift(item.shift, **{"seed": cfg.seed, **item.params, "name": label})
+            variants = shift(ds.queries)
+            shift_stats.append({"dataset": ds_id, "condition": label, "shift": item.shift, "queries": len(variants),
+                                "changed": int(variants["changed"].sum()),
+                                "fallbacks": int((variants["fallback"] != "").sum())})  # fmt: skip
+            atomic_write_text(rd.file(f"queries/{slug(ds_id)}/{slug(label)}.tsv"),
+                              variants.to_csv(sep="\t", index=False))  # fmt: skip
+            ev.evaluate(ds, built, variants, "query-shift", label)
+    for source in cfg.datasets if cfg.tasks.transfer else []:
+        for target in cfg.tasks.transfer.targets:
+            if target == source:
+                continue
+            tds = dataset(target)
+            tds.validate()
+            if target not in ev.clean_done:  # the in-domain reference on the target
+                ev.evaluate(tds, ev.build(tds), tds.queries, "effectiveness", "clean")
+            ev.evaluate(tds, ev.build(tds, train_dataset=_train_of(source)), tds.queries, "domain-transfer",
+                        f"from {source}")  # fmt: skip
 
-    table = pd.concat(tables, ignore_index=True)
-    comp = pd.concat(comparisons, ignore_index=True) if any(len(c) for c in comparisons) else pd.DataFrame()
+    table = pd.concat(ev.tables, ignore_index=True)
+    comp = pd.concat([c for c in ev.comparisons if len(c)], ignore_index=True) if any(len(c) for c in ev.comparisons) \
+        else pd.DataFrame()  # fmt: skip
     atomic_write_text(rd.file("results.csv"), table.to_csv(index=False))
     atomic_write_json(rd.file("summary.json"), summarize(table).to_dict(orient="records"))
     atomic_write_text(rd.file("significance.csv"), comp.to_csv(index=False))
-    sig = cfg.significance
-    body = effectiveness_tables(table, comp, cfg.baseline, sig.test, sig.correction, sig.alpha)
-    timing_rows = "\n".join(f"| {k} | {v:.1f} |" for k, v in timings.items())
-    report = (f"# {cfg.name}\n\n{cfg.description}\n\n## Effectiveness\n\n{body}\n"
-              f"## All comparisons with the baseline\n\n{pvalue_table(comp)}\n\n"
-              f"## Timings (seconds)\n\n| step | seconds |\n|---|---|\n{timing_rows}\n")  # fmt: skip
+    families = {s.name: system_family(s) for s in cfg.systems}
+    report = robustness_report(cfg, table, comp, pd.DataFrame(shift_stats), families, ev.timings, rd)
     atomic_write_text(rd.file("report.md"), report)
+    from irrobust.report.html import write_html_report
+
     write_html_report(rd.file("report.html"), cfg.name, report)
-    return {"datasets": ds_info, "indexes": indexes, "timings": timings}
+    return {"datasets": ev.datasets, "indexes": ev.indexes, "timings": ev.timings, "families": families,
+            "shifts": shift_stats}  # fmt: skip
+
+
+def _train_of(dataset_id: str) -> str:
+    from irrobust.data.dataset import train_split_of
+
+    return train_split_of(dataset_id) or dataset_id
 
 
 def default_out(cfg: Any) -> Path:
