@@ -29,5 +29,15 @@ else
 fi
 
 PYTHON="$VENV/bin/python" bash scripts/setup_wordnet.sh
+if ! command -v chromium >/dev/null; then  # headless browser for the HTML report test
+  if [[ "$(id -u)" -eq 0 ]]; then
+    echo "setup: installing Debian's chromium (headless HTML report check)"
+    (apt-get install -y --no-install-recommends chromium >/dev/null 2>&1 \
+      || { apt-get update >/dev/null 2>&1 && apt-get install -y --no-install-recommends chromium >/dev/null 2>&1; }) \
+      || echo "setup: could not install chromium; the browser test will be skipped"
+  else
+    echo "setup: chromium not installed (needs root: apt-get install chromium); the browser test will be skipped"
+  fi
+fi
 "$VENV/bin/irrobust" prepare
 echo "setup: done"

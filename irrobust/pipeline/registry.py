@@ -22,6 +22,8 @@ from pydantic import BaseModel, ConfigDict
 from irrobust.data.dataset import Dataset
 from irrobust.pipeline.transformer import Transformer
 
+__all__ = ["RANKERS", "Params", "RankerEntry", "StageContext", "Transformer", "register_ranker"]
+
 
 class Params(BaseModel):
     """Base class of component parameter models: strict (unknown keys are errors), immutable.

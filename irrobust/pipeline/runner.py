@@ -26,7 +26,7 @@ from typing import Any
 import pandas as pd
 
 from irrobust import paths
-from irrobust.data.dataset import Dataset, dataset
+from irrobust.data.dataset import Dataset, dataset, train_split_of
 from irrobust.evaluate.table import summarize
 from irrobust.pipeline.config import RetrievalPipeline, SystemSpec
 from irrobust.pipeline.experiment import Experiment, Memo
@@ -231,10 +231,16 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
                 continue
             tds = dataset(target)
             tds.validate()
+            transferred = ev.build(tds, train_dataset=_train_of(source))
+            if train_split_of(target) is None:
+                # No in-domain model can exist: the transferred systems are the target's only learned systems,
+                # compared with the untrained baseline (BM25) in the effectiveness table.
+                if target not in ev.clean_done:
+                    ev.evaluate(tds, transferred, tds.queries, "effectiveness", "clean")
+                continue
             if target not in ev.clean_done:  # the in-domain reference on the target
                 ev.evaluate(tds, ev.build(tds), tds.queries, "effectiveness", "clean")
-            ev.evaluate(tds, ev.build(tds, train_dataset=_train_of(source)), tds.queries, "domain-transfer",
-                        f"from {source}")  # fmt: skip
+            ev.evaluate(tds, transferred, tds.queries, "domain-transfer", f"from {source}")
 
     table = pd.concat(ev.tables, ignore_index=True)
     comp = pd.concat([c for c in ev.comparisons if len(c)], ignore_index=True) if any(len(c) for c in ev.comparisons) \
@@ -253,8 +259,6 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
 
 
 def _train_of(dataset_id: str) -> str:
-    from irrobust.data.dataset import train_split_of
-
     return train_split_of(dataset_id) or dataset_id
 
 

@@ -133,7 +133,7 @@ def encode_lengths(lengths: np.ndarray | Sequence[int]) -> np.ndarray:
 
     Example:
         >>> encode_lengths([0, 24, 100]).tolist()
-        [0, 24, 60]
+        [0, 24, 57]
     """
     arr = np.asarray(lengths, dtype=np.int64)
     if arr.size and (arr.min() < 0 or arr.max() > 2**31 - 1):
@@ -376,7 +376,9 @@ class LuceneStats:
             return hit
         jmap = self._reader.object.getDocumentVector(self._jreader, str(docno))
         if jmap is None:
-            raise ModelError(f"document {docno!r} is not in the index (or has no document vector)", where=str(self.index))
+            raise ModelError(
+                f"document {docno!r} is not in the index (or has no document vector)", where=str(self.index)
+            )
         text = str(jmap.toString())  # "{term=tf, term=tf}"; terms contain neither spaces nor a trailing "=digits"
         vec: dict[str, int] = {}
         if text != "{}":
@@ -415,7 +417,7 @@ def bm25_idf(df: np.ndarray | int, n_docs: int) -> np.ndarray:
         6.5032...
     """
     df = np.asarray(df, dtype=np.float64)
-    return np.log1p((n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)
+    return np.log(1.0 + (n_docs - df + 0.5) / (df + 0.5)).astype(np.float32)  # log(1 + x) as Java, not log1p
 
 
 def bm25_scores(tf: np.ndarray, norms: np.ndarray, df: np.ndarray, boosts: np.ndarray, stats: LuceneStats,
@@ -561,6 +563,25 @@ class LuceneScorer:
         return np.array([self.stats.doc_vector(str(d))[1] for d in docnos], dtype=np.int64)
 
 
+_SHARED: dict[str, LuceneStats] = {}
+
+
+def shared_stats(index: Any) -> LuceneStats:
+    """One :class:`LuceneStats` per index directory and process, so caches (analysis, document vectors) are shared.
+
+    The entry is keyed by the index path and its manifest's build time, so a rebuilt index gets fresh statistics.
+
+    Example:
+        >>> shared_stats(ir.lucene_index("cranfield")) is shared_stats(ir.lucene_index("cranfield"))   # doctest: +SKIP
+        True
+    """
+    key = f"{getattr(index, 'path', id(index))}|{getattr(index, 'manifest', {}).get('build_seconds')}"
+    hit = _SHARED.get(key)
+    if hit is None:
+        hit = _SHARED[key] = LuceneStats(index)
+    return hit
+
+
 def lucene_scorer(index: Any, **kwargs: Any) -> LuceneScorer:
     """A :class:`LuceneScorer` for an index, or for a dataset / dataset ID (its collection's Lucene index).
 
@@ -572,7 +593,7 @@ def lucene_scorer(index: Any, **kwargs: Any) -> LuceneScorer:
         from irrobust.index.lucene import lucene_index
 
         index = lucene_index(index, progress=False)
-    return LuceneScorer(index, **kwargs)
+    return LuceneScorer(shared_stats(index), **kwargs)
 
 
 __all__ = [
@@ -589,4 +610,5 @@ __all__ = [
     "lucene_scorer",
     "ql_scores",
     "query_terms",
+    "shared_stats",
 ]

@@ -140,6 +140,8 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
     if cfg.tasks.shifts is not None:
         cc = compare_conditions(table, "query-shift", "clean", sig.test, sig.correction, sig.alpha)
         cc = cc[cc.measure == measure] if not cc.empty else cc
+        if cc.empty:
+            cc = pd.DataFrame(columns=["dataset"])
         parts = [f"## Task 2 — query shifts (out of distribution, {measure})\n",
                  f"Each cell: mean under the shift and the relative drop from the same system's clean run; ▼ / ▲ = "
                  f"significantly lower / higher ({cc.test.iloc[0] if len(cc) else sig.test} on paired per-query "
@@ -189,15 +191,21 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
                  "Learned parts trained on the source collection and applied to the target, against the same system "
                  "trained in-domain where the target has training data (untrained rankers such as BM25 are the "
                  "reference: identical in both columns). ▼ = significantly lower than in-domain.\n"]  # fmt: skip
-        rows = [[r.dataset, r.condition, r.system, families.get(r.system, ""), f"{r.reference_mean:.4f}",
+        if cc.empty:
+            targets = ", ".join(cfg.tasks.transfer.targets)
+            parts.append(f"None of the targets ({targets}) has training data, so no in-domain model exists; the "
+                         "effectiveness tables above show the transferred systems against BM25 on each target.")  # fmt: skip
+            out.append("\n\n".join(parts) + "\n")
+        rows = [] if cc.empty else [[r.dataset, r.condition, r.system, families.get(r.system, ""), f"{r.reference_mean:.4f}",
                  f"{r['mean']:.4f}", f"{r.relative_drop * 100:+.1f}%" + (" ▼" if r.significant and r.delta < 0 else "")]
                 for _, r in cc.iterrows()]  # fmt: skip
-        parts.append(markdown_table(["target", "condition", "system", "family", "in-domain", "transferred",
-                                     "relative drop"], rows))  # fmt: skip
-        for target, grp in cc.groupby("dataset", sort=False):
-            mean_drop = grp.groupby("system", sort=False).relative_drop.mean().rename("value").reset_index()
-            card.append(("T3 domain transfer", target, mean_drop, f"smallest relative drop of {measure}", True))
-        out.append("\n\n".join(parts) + "\n")
+        if rows:
+            parts.append(markdown_table(["target", "condition", "system", "family", "in-domain", "transferred",
+                                         "relative drop"], rows))  # fmt: skip
+            for target, grp in cc.groupby("dataset", sort=False):
+                mean_drop = grp.groupby("system", sort=False).relative_drop.mean().rename("value").reset_index()
+                card.append(("T3 domain transfer", target, mean_drop, f"smallest relative drop of {measure}", True))
+            out.append("\n\n".join(parts) + "\n")
 
     rows = scorecard_rows(card)
     if rows:

@@ -8,18 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from irrobust import paths
-
 REPO = Path(__file__).resolve().parents[2]
-
-
-@pytest.fixture(scope="session")
-def seed() -> Path:
-    """The staged data directory (tests need the real collections)."""
-    s = paths.seed_dir()
-    if s is None:
-        pytest.skip("no staged data directory (set IRROBUST_SEED_DIR)")
-    return s
 
 
 @pytest.fixture(scope="session")

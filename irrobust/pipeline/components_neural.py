@@ -1,0 +1,103 @@
+"""Neural pipeline components: dense retrieval / reranking, the cross-encoder and KNRM rerankers.
+
+Learned rankers train on ``train_on`` (default: the evaluation dataset's own training split, or the
+source collection's under domain transfer) when no valid model exists and ``fit`` is true; with
+``fit: false`` a missing model is a clear :class:`~irrobust.errors.ModelError`.
+
+Example:
+    >>> from irrobust.pipeline.registry import RANKERS
+    >>> sorted(k for k in RANKERS if k in ("dense", "cross_encoder", "knrm"))
+    ['cross_encoder', 'dense', 'knrm']
+"""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import Field
+
+from irrobust.pipeline.registry import Params, StageContext, Transformer, register_ranker
+
+
+class DenseParams(Params):
+    """Dense retrieval with all-MiniLM-L6-v2 over cached corpus embeddings (FAISS)."""
+
+    k: int = Field(1000, ge=1)
+    method: Literal["flat", "hnsw"] = Field("flat", description="exact inner product, or HNSW")
+
+
+class DenseRerankParams(Params):
+    """Rerank candidates by the cosine of query and document MiniLM embeddings."""
+
+
+class LearnedParams(Params):
+    """Shared parameters of learned rerankers."""
+
+    model: str | None = Field(None, description="model name under indexes/<collection>/models/ (default per ranker)")
+    train_on: str | None = Field(None, description="training dataset ID (default: the evaluation collection's train)")
+    fit: bool = Field(True, description="train when no valid model exists (false: a missing model is an error)")
+    epochs: int | None = Field(None, ge=1)
+    max_queries: int | None = Field(None, ge=1, description="train on at most this many queries (quick runs)")
+    n_neg: int | None = Field(None, ge=1, description="BM25 hard negatives per positive")
+    seed: int | None = Field(None, description="training seed (default: the pipeline seed)")
+
+
+class CrossEncoderParams(LearnedParams):
+    """The MiniLM cross-encoder reranker fine-tuned by irrobust."""
+
+    max_length: int | None = Field(None, ge=16, le=512)
+    precision: Literal["fp32", "bf16", "bf16-autocast", "int8", "fast"] = "fp32"
+
+
+class KNRMParams(LearnedParams):
+    """KNRM (Xiong et al., SIGIR 2017) over MiniLM word-piece embeddings."""
+
+    embeddings: Literal["projection", "frozen", "finetune"] | None = None
+
+
+def _overrides(p: LearnedParams, ctx: StageContext, extra: tuple[str, ...] = ()) -> dict:
+    out = {"seed": p.seed if p.seed is not None else ctx.seed}
+    for key in ("epochs", "max_queries", *extra):
+        if getattr(p, key, None) is not None:
+            out[key] = getattr(p, key)
+    return out
+
+
+@register_ranker("dense", DenseParams, "dense retrieval, all-MiniLM-L6-v2 + FAISS", family="dense")
+def _dense(ctx: StageContext, p: DenseParams) -> Transformer:
+    from irrobust.index.dense import dense_index
+    from irrobust.rankers.dense import DenseRetriever
+
+    return DenseRetriever(dense_index(ctx.dataset, progress=ctx.progress, method=p.method), k=p.k, method=p.method)
+
+
+@register_ranker("dense_rerank", DenseRerankParams, "rerank by MiniLM cosine", family="dense")
+def _dense_rerank(ctx: StageContext, p: DenseRerankParams) -> Transformer:
+    from irrobust.index.dense import dense_index
+    from irrobust.rankers.dense import DenseReranker
+
+    return DenseReranker(index=dense_index(ctx.dataset, progress=ctx.progress), docs=ctx.dataset.docs)
+
+
+@register_ranker("cross_encoder", CrossEncoderParams, "MiniLM cross-encoder fine-tuned with BM25 negatives",
+                 family="cross-encoder")  # fmt: skip
+def _cross_encoder(ctx: StageContext, p: CrossEncoderParams) -> Transformer:
+    from irrobust.rankers.cross_encoder import DEFAULT_NAME, CrossEncoderConfig, CrossEncoderReranker, with_overrides
+
+    cfg = with_overrides(CrossEncoderConfig(), **_overrides(p, ctx, ("max_length",)))
+    if p.n_neg is not None:
+        cfg = with_overrides(cfg, negatives={"n_neg": p.n_neg})
+    return CrossEncoderReranker.from_dataset(p.train_on or ctx.default_train(), name=p.model or DEFAULT_NAME,
+                                             docs=ctx.dataset.docs, train=p.fit, config=cfg, precision=p.precision)  # fmt: skip
+
+
+@register_ranker("knrm", KNRMParams, "KNRM kernel-pooling interaction model", family="interaction")
+def _knrm(ctx: StageContext, p: KNRMParams) -> Transformer:
+    from irrobust.rankers.cross_encoder import with_overrides
+    from irrobust.rankers.knrm import DEFAULT_NAME, KNRMConfig, KNRMReranker
+
+    cfg = with_overrides(KNRMConfig(), **_overrides(p, ctx, ("embeddings",)))
+    if p.n_neg is not None:
+        cfg = with_overrides(cfg, negatives={"n_neg": p.n_neg})
+    return KNRMReranker.from_dataset(p.train_on or ctx.default_train(), name=p.model or DEFAULT_NAME,
+                                     docs=ctx.dataset.docs, train=p.fit, config=cfg)  # fmt: skip
