@@ -52,6 +52,6 @@ def _rm3(ctx: StageContext, p: RM3Params) -> RM3:
                original_query_weight=p.original_query_weight)  # fmt: skip
 
 
-from irrobust.pipeline import components_neural  # noqa: E402,F401  (registers dense, cross_encoder, knrm)
+from irrobust.pipeline import components_ltr, components_neural  # noqa: E402,F401  (dense, cross_encoder, knrm, ltr)
 
 __all__ = ["RANKERS"]

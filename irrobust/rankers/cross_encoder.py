@@ -34,10 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from irrobust.errors import ModelError
-from irrobust.pipeline.transformer import Transformer, add_ranks, check_columns
+from irrobust.rankers.rerank import ScoringReranker, as_docstore
 from irrobust.rankers.scoring import CrossEncoderScorer, torch_threads
 from irrobust.rankers.training import (
     NegativesConfig,
@@ -313,33 +312,7 @@ def _version(pkg: str) -> str:
         return "unknown"
 
 
-def _as_docstore(docs: Any) -> Any:
-    if docs is None:
-        return None
-    if hasattr(docs, "texts"):
-        return docs
-    if hasattr(docs, "docs") and hasattr(docs.docs, "texts"):
-        return docs.docs
-    raise ModelError(f"docs must be a document store with .texts(docnos) or a dataset, got {type(docs).__name__}")
-
-
-def rerank_texts(table: pd.DataFrame, docs: Any, stage: str) -> list[str]:
-    """The document texts a reranking stage scores: the ``text`` column if present, else looked up in ``docs``.
-
-    Example:
-        >>> import pandas as pd
-        >>> rerank_texts(pd.DataFrame({"docno": ["a"], "text": ["hello"]}), None, "ce")
-        ['hello']
-    """
-    if "text" in table.columns:
-        return table["text"].astype(str).tolist()
-    if docs is None:
-        raise ModelError("the results have no 'text' column and no document store was given to look texts up; "
-                         "pass docs=dataset.docs when constructing the reranker", where=stage)
-    return docs.texts(table["docno"].astype(str).tolist())
-
-
-class CrossEncoderReranker(Transformer):
+class CrossEncoderReranker(ScoringReranker):
     """Reranking stage: rescore a results table (``qid, query, docno, score, rank``) with a cross-encoder.
 
     Scores the ``text`` column when present (attacks pass perturbed documents this way), otherwise
@@ -362,7 +335,7 @@ class CrossEncoderReranker(Transformer):
         self.path = Path(model)
         self.manifest = check_model_dir(self.path, KIND, verify_files=verify,
                                         hint="train it with irrobust.rankers.cross_encoder.train_cross_encoder")
-        self.docs = _as_docstore(docs)
+        self.docs = as_docstore(docs)
         self.scorer = CrossEncoderScorer(self.path, precision=precision, token_budget=token_budget,
                                          max_batch=max_batch, threads=threads, cache_size=cache_size,
                                          activation=activation)
@@ -381,14 +354,6 @@ class CrossEncoderReranker(Transformer):
         else:
             path = load_cross_encoder(dataset, name=name)
         return cls(path, docs=docs, verify=False, **kwargs)
-
-    def transform(self, table: pd.DataFrame) -> pd.DataFrame:
-        check_columns(table, ("qid", "query", "docno"), repr(self))
-        if table.empty:
-            return add_ranks(table.assign(score=pd.Series(dtype=float)))
-        texts = rerank_texts(table, self.docs, repr(self))
-        scores = self.scorer.score(table["query"].astype(str).tolist(), texts)
-        return add_ranks(table.assign(score=scores.astype(np.float64)))
 
     def spec(self) -> dict[str, Any]:
         return {"type": "CrossEncoderReranker", "model": self.manifest.get("name"),

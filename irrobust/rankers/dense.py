@@ -24,7 +24,7 @@ import pandas as pd
 from irrobust.errors import ModelError
 from irrobust.index.dense import DenseIndex, dense_index, encode
 from irrobust.pipeline.transformer import Transformer, add_ranks, check_columns
-from irrobust.rankers.cross_encoder import _as_docstore
+from irrobust.rankers.rerank import as_docstore
 
 __all__ = ["DenseRetriever", "DenseReranker", "dense_index"]
 
@@ -87,7 +87,7 @@ class DenseReranker(Transformer):
     """
 
     def __init__(self, index: DenseIndex | None = None, docs: Any = None, batch_size: int = 32) -> None:
-        self.index, self.docs, self.batch_size = index, _as_docstore(docs), int(batch_size)
+        self.index, self.docs, self.batch_size = index, as_docstore(docs), int(batch_size)
         self.name = "DenseRerank(MiniLM)"
 
     def transform(self, table: pd.DataFrame) -> pd.DataFrame:

@@ -44,20 +44,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
 from irrobust.errors import ModelError
-from irrobust.pipeline.transformer import Transformer, add_ranks, check_columns
 from irrobust.rankers.cross_encoder import (
     BASE_MODEL,
     TOKENIZER_NAME,
-    _as_docstore,
     _collection_of,
     _version,
     base_model_path,
     base_vocab_hash,
-    rerank_texts,
 )
+from irrobust.rankers.rerank import ScoringReranker, as_docstore
 from irrobust.rankers.scoring import torch_threads
 from irrobust.rankers.training import (
     NegativesConfig,
@@ -376,7 +373,7 @@ class KNRMScorer:
         return self.score([p[0] for p in pairs], [p[1] for p in pairs])
 
 
-class KNRMReranker(Transformer):
+class KNRMReranker(ScoringReranker):
     """Reranking stage with KNRM; scores the ``text`` column when present, else looks texts up in ``docs``.
 
     Example:
@@ -388,7 +385,7 @@ class KNRMReranker(Transformer):
                  verify: bool = True) -> None:
         self.scorer = KNRMScorer(model, batch_size=batch_size, threads=threads, verify=verify)
         self.manifest = self.scorer.manifest
-        self.docs = _as_docstore(docs)
+        self.docs = as_docstore(docs)
         self.name = f"KNRM({self.manifest.get('name')})"
 
     @classmethod
@@ -401,14 +398,6 @@ class KNRMReranker(Transformer):
         """
         path = train_knrm(dataset, name=name, config=config) if train else load_knrm(dataset, name=name)
         return cls(path, docs=docs, verify=False, **kwargs)
-
-    def transform(self, table: pd.DataFrame) -> pd.DataFrame:
-        check_columns(table, ("qid", "query", "docno"), repr(self))
-        if table.empty:
-            return add_ranks(table.assign(score=pd.Series(dtype=float)))
-        texts = rerank_texts(table, self.docs, repr(self))
-        scores = self.scorer.score(table["query"].astype(str).tolist(), texts)
-        return add_ranks(table.assign(score=scores.astype(np.float64)))
 
     def spec(self) -> dict[str, Any]:
         return {"type": "KNRMReranker", "model": self.manifest.get("name"), "dataset": self.manifest.get("dataset"),
