@@ -4,6 +4,7 @@
   :func:`irrobust.paths.irds_home` unless the user set it.
 * Offline flags for Hugging Face libraries (nothing is ever fetched from a model hub).
 * ``TOKENIZERS_PARALLELISM=false`` to avoid fork warnings.
+* ``MPLCONFIGDIR`` in the workspace, so matplotlib never writes into ``$HOME``.
 
 Example:
     >>> import os, irrobust._bootstrap as b
@@ -31,6 +32,8 @@ def configure() -> None:
     os.environ.setdefault("HF_DATASETS_OFFLINE", "1")
     os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
     os.environ.setdefault("TQDM_MININTERVAL", "1")
+    # matplotlib's font cache goes to the workspace, not to $HOME
+    os.environ.setdefault("MPLCONFIGDIR", str(paths.home() / ".cache" / "matplotlib"))
     if "ir_datasets" in sys.modules:
         # ir_datasets computed its dataset paths at import; they follow the env var it saw then.
         return

@@ -26,6 +26,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from irrobust.evaluate import significance
+
 __all__ = ["holm", "recsys_section", "significance_table", "summary_table"]
 
 TASK = "recsys-noise"
@@ -35,19 +37,18 @@ _MEASURE_ORDER = ["Recall@20", "NDCG@20", "Recall@50", "NDCG@50"]
 
 
 def holm(pvalues: list[float]) -> list[float]:
-    """Holm–Bonferroni adjusted p-values (NaNs are left out of the family and stay NaN).
+    """Holm–Bonferroni adjusted p-values; NaNs are left out of the family and stay NaN.
+
+    Delegates to :func:`irrobust.evaluate.significance.holm` for the non-missing values.
 
     Example:
         >>> holm([0.2, float("nan"), 0.01])
         [0.2, nan, 0.02]
     """
     idx = [i for i, p in enumerate(pvalues) if not (p is None or math.isnan(p))]
-    m = len(idx)
     out = [float("nan")] * len(pvalues)
-    running = 0.0
-    for rank, i in enumerate(sorted(idx, key=lambda j: pvalues[j])):
-        running = max(running, min(1.0, (m - rank) * pvalues[i]))
-        out[i] = round(running, 12)
+    for i, adj in zip(idx, significance.holm([pvalues[i] for i in idx]), strict=True):
+        out[i] = adj
     return out
 
 
@@ -118,11 +119,23 @@ def significance_table(table: pd.DataFrame) -> pd.DataFrame:
                 p_t = 0.0 if ds_[0] != 0 else 1.0
             else:
                 p_t = float("nan")
-            rows.append(dict(dataset=ds, system=system, condition=cond, measure=measure,
-                             delta=float(np.mean(ds_)) if len(ds_) else float("nan"), n_users=int(ok.sum()),
-                             p_wilcoxon=p_w, n_seeds=int(ok_s.sum()), p_ttest=p_t))
-    res = pd.DataFrame(rows, columns=["dataset", "system", "condition", "measure", "delta", "n_users", "p_wilcoxon",
-                                      "n_seeds", "p_ttest"])
+            rows.append(
+                dict(
+                    dataset=ds,
+                    system=system,
+                    condition=cond,
+                    measure=measure,
+                    delta=float(np.mean(ds_)) if len(ds_) else float("nan"),
+                    n_users=int(ok.sum()),
+                    p_wilcoxon=p_w,
+                    n_seeds=int(ok_s.sum()),
+                    p_ttest=p_t,
+                )
+            )
+    res = pd.DataFrame(
+        rows,
+        columns=["dataset", "system", "condition", "measure", "delta", "n_users", "p_wilcoxon", "n_seeds", "p_ttest"],
+    )
     res["p_wilcoxon_holm"] = np.nan
     res["p_ttest_holm"] = np.nan
     for _, idx in res.groupby(["dataset", "measure"]).groups.items():
@@ -209,10 +222,10 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
             mm = dsm[dsm.measure == measure]
             if mm.empty:
                 continue
-            systems = sorted(mm.system.unique(), key=lambda s: (_split_system(s)[0], _split_system(s)[1] != "standard",
-                                                                  s))
-            lines += [f"**{measure}**", "", "| system | " + " | ".join(conds) + " |",
-                      "|---|" + "---|" * len(conds)]
+            systems = sorted(
+                mm.system.unique(), key=lambda s: (_split_system(s)[0], _split_system(s)[1] != "standard", s)
+            )
+            lines += [f"**{measure}**", "", "| system | " + " | ".join(conds) + " |", "|---|" + "---|" * len(conds)]
             for system in systems:
                 cells = []
                 for cond in conds:
@@ -221,8 +234,12 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
                         cells.append("")
                         continue
                     cell = f"{v.mean():.4f} ± {v.std(ddof=1):.4f}" if len(v) > 1 else f"{v.mean():.4f}"
-                    s = sig[(sig.dataset == ds) & (sig.system == system) & (sig.condition == cond)
-                            & (sig.measure == measure)]
+                    s = sig[
+                        (sig.dataset == ds)
+                        & (sig.system == system)
+                        & (sig.condition == cond)
+                        & (sig.measure == measure)
+                    ]
                     if not s.empty:
                         r = s.iloc[0]
                         if r.p_wilcoxon_holm < ALPHA:
@@ -237,11 +254,17 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
         det = sig[(sig.dataset == ds) & (sig.measure == head)].copy()
         if not det.empty:
             det["rho"] = det.condition.map(_rho)
-            lines += [f"Paired comparisons on {head} (Δ = system − standard, mean over seeds; Holm-adjusted p):", "",
-                      "| system | ρ | Δ | Wilcoxon p (users) | t-test p (seeds) |", "|---|---|---|---|---|"]
+            lines += [
+                f"Paired comparisons on {head} (Δ = system − standard, mean over seeds; Holm-adjusted p):",
+                "",
+                "| system | ρ | Δ | Wilcoxon p (users) | t-test p (seeds) |",
+                "|---|---|---|---|---|",
+            ]
             for _, r in det.sort_values(["system", "rho"]).iterrows():
-                lines.append(f"| {r.system} | {r.rho:g} | {r.delta:+.4f} | {_fmt_p(r.p_wilcoxon_holm)} (n={r.n_users}) | "
-                             f"{_fmt_p(r.p_ttest_holm)} (n={r.n_seeds}) |")
+                lines.append(
+                    f"| {r.system} | {r.rho:g} | {r.delta:+.4f} | {_fmt_p(r.p_wilcoxon_holm)} (n={r.n_users}) | "
+                    f"{_fmt_p(r.p_ttest_holm)} (n={r.n_seeds}) |"
+                )
             lines.append("")
         # noise retention
         st = stats_rows[stats_rows.dataset == ds]
@@ -263,16 +286,27 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
                 if not rho > 0:
                     continue
                 g = r.get
-                ratio = g("noise_share_used", np.nan) / g("noise_share_data", np.nan) if g("noise_share_data", 0) else np.nan
-                drop = (f"{_fmt(g('noise_drop_rate', np.nan), 3)} / {_fmt(g('clean_drop_rate', np.nan), 3)}"
-                        if not math.isnan(g("noise_drop_rate", np.nan)) else "")
-                wt = (f"{_fmt(g('weight_noise', np.nan), 3)} / {_fmt(g('weight_clean', np.nan), 3)}"
-                      if not math.isnan(g("weight_noise", np.nan)) else "")
+                ratio = (
+                    g("noise_share_used", np.nan) / g("noise_share_data", np.nan)
+                    if g("noise_share_data", 0)
+                    else np.nan
+                )
+                drop = (
+                    f"{_fmt(g('noise_drop_rate', np.nan), 3)} / {_fmt(g('clean_drop_rate', np.nan), 3)}"
+                    if not math.isnan(g("noise_drop_rate", np.nan))
+                    else ""
+                )
+                wt = (
+                    f"{_fmt(g('weight_noise', np.nan), 3)} / {_fmt(g('weight_clean', np.nan), 3)}"
+                    if not math.isnan(g("weight_noise", np.nan))
+                    else ""
+                )
                 pool = _fmt(g("noise_share_pool", np.nan), 3) if not math.isnan(g("noise_share_pool", np.nan)) else ""
                 lines.append(
                     f"| {system} | {rho:g} | {_fmt(g('noise_share_data', np.nan), 3)} | "
                     f"{_fmt(g('noise_share_used', np.nan), 3)} | {_fmt(ratio, 2)} | {pool} | {drop} | {wt} | "
-                    f"{_fmt(g('best_epoch', np.nan), 0)} | {_fmt(g('epoch_seconds', np.nan), 2)} |")
+                    f"{_fmt(g('best_epoch', np.nan), 0)} | {_fmt(g('epoch_seconds', np.nan), 2)} |"
+                )
             lines.append("")
         png = f"recsys_{''.join(c if c.isalnum() or c in '-_' else '-' for c in ds)}_recall20.png"
         plot_measure = "Recall@20" if "Recall@20" in measures else measures[0]
