@@ -112,7 +112,9 @@ def compare_conditions(table: pd.DataFrame, task: str, reference: str = "clean",
     for (ds, measure), fam in table[table.task == task].groupby(["dataset", "measure"], sort=False):
         family = []
         for (system, cond), grp in fam.groupby(["system", "condition"], sort=False):
-            base = ref[(ref.dataset == ds) & (ref.system == system) & (ref.measure == measure)].set_index("qid")["value"]
+            base = ref[(ref.dataset == ds) & (ref.system == system) & (ref.measure == measure)].set_index("qid")[
+                "value"
+            ]
             vals = grp.set_index("qid")["value"]
             common = base.index.intersection(vals.index)
             if len(common) == 0:

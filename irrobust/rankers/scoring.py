@@ -115,7 +115,7 @@ def plan_batches(lengths: np.ndarray, token_budget: int, max_batch: int) -> list
     while start < n:
         longest = int(lengths[order[start]])
         size = max(1, min(max_batch, token_budget // max(1, longest)))
-        out.append(order[start:start + size])
+        out.append(order[start : start + size])
         start += size
     return out
 
@@ -146,9 +146,18 @@ class CrossEncoderScorer:
         (2,)
     """
 
-    def __init__(self, model: str | Path, precision: str = "fp32", max_length: int | None = None,
-                 token_budget: int = 8192, max_batch: int = 128, threads: int | None = None,
-                 activation: str = "sigmoid", cache_size: int = 0, model_id: str | None = None) -> None:
+    def __init__(
+        self,
+        model: str | Path,
+        precision: str = "fp32",
+        max_length: int | None = None,
+        token_budget: int = 8192,
+        max_batch: int = 128,
+        threads: int | None = None,
+        activation: str = "sigmoid",
+        cache_size: int = 0,
+        model_id: str | None = None,
+    ) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
@@ -165,8 +174,9 @@ class CrossEncoderScorer:
             raise ModelError("the model's tokenizer has no fast (Rust) implementation", where=str(self.path))
         model_obj = AutoModelForSequenceClassification.from_pretrained(str(self.path))
         if model_obj.config.num_labels != 1:
-            raise ModelError(f"expected a 1-logit ranking model, got num_labels={model_obj.config.num_labels}",
-                             where=str(self.path))
+            raise ModelError(
+                f"expected a 1-logit ranking model, got num_labels={model_obj.config.num_labels}", where=str(self.path)
+            )
         model_obj.eval()
         limit = getattr(model_obj.config, "max_position_embeddings", None) or 512
         tmax = self.tokenizer.model_max_length if self.tokenizer.model_max_length < 1_000_000 else limit
@@ -240,13 +250,22 @@ class CrossEncoderScorer:
     def _forward_all(self, queries: list[str], docs: list[str]) -> np.ndarray:
         import torch
 
-        enc = self.tokenizer(queries, docs, truncation="longest_first", max_length=self.max_length,
-                             return_attention_mask=False, return_token_type_ids=True)
+        enc = self.tokenizer(
+            queries,
+            docs,
+            truncation="longest_first",
+            max_length=self.max_length,
+            return_attention_mask=False,
+            return_token_type_ids=True,
+        )
         ids, types = enc["input_ids"], enc["token_type_ids"]
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         logits = np.empty(len(ids), dtype=np.float32)
-        autocast = (torch.autocast("cpu", dtype=torch.bfloat16) if self.precision == "bf16-autocast"
-                    else contextlib.nullcontext())
+        autocast = (
+            torch.autocast("cpu", dtype=torch.bfloat16)
+            if self.precision == "bf16-autocast"
+            else contextlib.nullcontext()
+        )
         with torch_threads(self.threads), torch.inference_mode(), autocast:
             for batch in plan_batches(lengths, self.token_budget, self.max_batch):
                 width = int(lengths[batch[0]])
@@ -258,8 +277,11 @@ class CrossEncoderScorer:
                     input_ids[row, :m] = ids[i]
                     token_types[row, :m] = types[i]
                     mask[row, :m] = 1
-                out = self.model(input_ids=torch.from_numpy(input_ids), attention_mask=torch.from_numpy(mask),
-                                 token_type_ids=torch.from_numpy(token_types)).logits
+                out = self.model(
+                    input_ids=torch.from_numpy(input_ids),
+                    attention_mask=torch.from_numpy(mask),
+                    token_type_ids=torch.from_numpy(token_types),
+                ).logits
                 logits[batch] = out[:, 0].float().numpy()
                 self.stats["forward_tokens"] += input_ids.size
                 self.stats["real_tokens"] += int(lengths[batch].sum())
@@ -292,7 +314,7 @@ class CrossEncoderScorer:
             raise ModelError("cannot find the encoder to count FLOPs")
         params = _encoder_param_count(enc, cfg)
         lens = np.asarray(tokens_per_seq, dtype=np.float64)
-        return float(2.0 * params * lens.sum() + cfg.num_hidden_layers * 4.0 * cfg.hidden_size * (lens ** 2).sum())
+        return float(2.0 * params * lens.sum() + cfg.num_hidden_layers * 4.0 * cfg.hidden_size * (lens**2).sum())
 
 
 def _encoder_param_count(encoder: Any, cfg: Any) -> int:

@@ -83,8 +83,13 @@ def hard_negatives(run: pd.DataFrame, qrels: pd.DataFrame, depth: int = 100) -> 
         >>> hard_negatives(run, pd.DataFrame({"qid": ["1"], "docno": ["x"], "label": [1]}))
         {'1': ['y']}
     """
-    relevant = set(zip(qrels.loc[qrels["label"] > 0, "qid"].astype(str), qrels.loc[qrels["label"] > 0, "docno"].astype(str),
-                       strict=True))
+    relevant = set(
+        zip(
+            qrels.loc[qrels["label"] > 0, "qid"].astype(str),
+            qrels.loc[qrels["label"] > 0, "docno"].astype(str),
+            strict=True,
+        )
+    )
     top = run[run["rank"] <= depth].sort_values(["qid", "rank"], kind="mergesort")
     out: dict[str, list[str]] = {}
     for qid, docno in zip(top["qid"].astype(str), top["docno"].astype(str), strict=True):
@@ -110,8 +115,14 @@ def select_queries(queries: pd.DataFrame, max_queries: int | None, seed: int) ->
     return q.iloc[keep].reset_index(drop=True)
 
 
-def training_groups(queries: pd.DataFrame, qrels: pd.DataFrame, run: pd.DataFrame, negatives: NegativesConfig,
-                    seed: int, max_pos_per_query: int | None = None) -> pd.DataFrame:
+def training_groups(
+    queries: pd.DataFrame,
+    qrels: pd.DataFrame,
+    run: pd.DataFrame,
+    negatives: NegativesConfig,
+    seed: int,
+    max_pos_per_query: int | None = None,
+) -> pd.DataFrame:
     """One row per (query, positive) with ``n_neg`` hard negatives: ``qid, query, pos, negs`` (negs: list of docnos).
 
     Queries without a positive or without any BM25 negative are dropped. When the pool is smaller than
@@ -205,7 +216,7 @@ def batches(n: int, size: int, seed: int, epoch: int) -> Iterator[np.ndarray]:
     """
     order = np.random.default_rng([seed, epoch]).permutation(n)
     for s in range(0, n, size):
-        yield order[s:s + size]
+        yield order[s : s + size]
 
 
 def linear_warmup_lr(step: int, total: int, warmup: int) -> float:
@@ -265,14 +276,24 @@ def write_model_dir(final: Path, build: Callable[[Path], dict[str, Any]]) -> dic
     """
     with atomic_dir(final) as tmp:
         manifest = dict(build(tmp))
-        manifest["files"] = {p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file() and p.name != MANIFEST}
+        manifest["files"] = {
+            p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file() and p.name != MANIFEST
+        }
         manifest["manifest_version"] = MANIFEST_VERSION
         atomic_write_json(tmp / MANIFEST, manifest)
     return manifest
 
 
-def check_model_dir(directory: Path, kind: str, *, dataset: str | None = None, tokenizer: str | None = None,
-                    vocab: str | None = None, verify_files: bool = True, hint: str = "") -> dict[str, Any]:
+def check_model_dir(
+    directory: Path,
+    kind: str,
+    *,
+    dataset: str | None = None,
+    tokenizer: str | None = None,
+    vocab: str | None = None,
+    verify_files: bool = True,
+    hint: str = "",
+) -> dict[str, Any]:
     """Validate a model directory against its manifest and the request; return the manifest.
 
     Raises :class:`ModelError` when the directory or manifest is missing, the model is of another
@@ -294,22 +315,32 @@ def check_model_dir(directory: Path, kind: str, *, dataset: str | None = None, t
     try:
         manifest = json.loads(path.read_text())
     except FileNotFoundError:
-        raise ModelError(f"the model directory has no manifest.json (incomplete or not built by irrobust){hint}",
-                         where=where) from None
+        raise ModelError(
+            f"the model directory has no manifest.json (incomplete or not built by irrobust){hint}", where=where
+        ) from None
     except (OSError, ValueError) as exc:
         raise ModelError(f"unreadable manifest.json ({exc}){hint}", where=where) from None
     if not isinstance(manifest, dict) or manifest.get("kind") != kind:
         found = manifest.get("kind") if isinstance(manifest, dict) else None
         raise ModelError(f"this is a {found!r} model, not a {kind!r} model{hint}", where=where)
     if dataset is not None and manifest.get("dataset") != dataset:
-        raise ModelError(f"the model was trained on {manifest.get('dataset')!r}, but {dataset!r} was requested; "
-                         f"train one for {dataset!r} under another name or pass the matching dataset{hint}", where=where)
+        raise ModelError(
+            f"the model was trained on {manifest.get('dataset')!r}, but {dataset!r} was requested; "
+            f"train one for {dataset!r} under another name or pass the matching dataset{hint}",
+            where=where,
+        )
     if tokenizer is not None and manifest.get("tokenizer", {}).get("name") != tokenizer:
-        raise ModelError(f"the model uses tokenizer {manifest.get('tokenizer', {}).get('name')!r}, but {tokenizer!r} "
-                         f"was requested{hint}", where=where)
+        raise ModelError(
+            f"the model uses tokenizer {manifest.get('tokenizer', {}).get('name')!r}, but {tokenizer!r} "
+            f"was requested{hint}",
+            where=where,
+        )
     if vocab is not None and manifest.get("tokenizer", {}).get("vocab_sha256") != vocab:
-        raise ModelError(f"the model's tokenizer vocabulary (sha256 {manifest.get('tokenizer', {}).get('vocab_sha256')}) "
-                         f"differs from the requested one ({vocab}){hint}", where=where)
+        raise ModelError(
+            f"the model's tokenizer vocabulary (sha256 {manifest.get('tokenizer', {}).get('vocab_sha256')}) "
+            f"differs from the requested one ({vocab}){hint}",
+            where=where,
+        )
     files = manifest.get("files")
     if not isinstance(files, dict) or not files:
         raise ModelError(f"manifest.json lists no files{hint}", where=where)

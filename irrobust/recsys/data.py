@@ -106,7 +106,9 @@ def read_interactions(
     if not path.is_file():
         raise DataError("interaction file not found", where=str(path))
     try:
-        df = pd.read_csv(path, sep=sep, header=0 if header else None, dtype=str, engine="python" if len(sep) > 1 else "c")
+        df = pd.read_csv(
+            path, sep=sep, header=0 if header else None, dtype=str, engine="python" if len(sep) > 1 else "c"
+        )
     except (pd.errors.ParserError, UnicodeDecodeError, pd.errors.EmptyDataError) as exc:
         raise DataError(f"cannot parse interaction file: {exc}", where=str(path)) from exc
     if not header:

@@ -81,8 +81,16 @@ from irrobust.recsys.training import (
 )
 from irrobust.util.io import atomic_write_json, sha256_json
 
-__all__ = ["TASK", "STATS_TASK", "PreparedUnit", "load_config_interactions", "prepare_unit", "run_recsys", "run_unit",
-           "unit_name"]
+__all__ = [
+    "TASK",
+    "STATS_TASK",
+    "PreparedUnit",
+    "load_config_interactions",
+    "prepare_unit",
+    "run_recsys",
+    "run_unit",
+    "unit_name",
+]
 
 TASK = "recsys-noise"
 STATS_TASK = "recsys-noise-stats"
@@ -121,13 +129,15 @@ def load_config_interactions(cfg: RecsysConfig, run_dir: Path) -> pd.DataFrame:
     """
     if cfg.dataset == "custom":
         assert cfg.interactions_file is not None  # guaranteed by the config validator
-        return read_interactions(cfg.interactions_file, cfg.user_column, cfg.item_column, cfg.timestamp_column,
-                                 sep=cfg.separator)
+        return read_interactions(
+            cfg.interactions_file, cfg.user_column, cfg.item_column, cfg.timestamp_column, sep=cfg.separator
+        )
     return load_interactions(cfg.dataset, download_dir=run_dir / "recbole" / "download")
 
 
-def _recbole_config_dict(cfg: RecsysConfig, data_path: Path, saved: Path, unit_seed: int,
-                         backbone: str) -> dict[str, Any]:
+def _recbole_config_dict(
+    cfg: RecsysConfig, data_path: Path, saved: Path, unit_seed: int, backbone: str
+) -> dict[str, Any]:
     return {
         "data_path": str(data_path),
         "checkpoint_dir": str(saved),
@@ -162,7 +172,11 @@ def _recbole_config_dict(cfg: RecsysConfig, data_path: Path, saved: Path, unit_s
         "valid_metric": f"Recall@{cfg.valid_k}",
         "eval_batch_size": cfg.eval_batch_size,
         "train_neg_sample_args": {
-            "distribution": "uniform", "sample_num": 1, "alpha": 1.0, "dynamic": False, "candidate_num": 0,
+            "distribution": "uniform",
+            "sample_num": 1,
+            "alpha": 1.0,
+            "dynamic": False,
+            "candidate_num": 0,
         },
         "eval_args": {"group_by": "user", "order": "RO", "split": {"RS": [0.7, 0.1, 0.2]}, "mode": "full"},
     }
@@ -188,10 +202,16 @@ def _write_split_files(split: Split, data_path: Path, ds_name: str) -> None:
             write_atomic_inter(frame[["user", "item"]], f)
 
 
-def _make_trainer(cfg: RecsysConfig, method: str, config: Any, model: torch.nn.Module, ctx: TrainContext,
-                  seed: int) -> NoiseAwareTrainer:
-    common = dict(reg_weight=cfg.reg_weight, seed=seed, ks=tuple(cfg.topk), valid_k=cfg.valid_k,
-                  eval_batch_size=cfg.eval_batch_size)
+def _make_trainer(
+    cfg: RecsysConfig, method: str, config: Any, model: torch.nn.Module, ctx: TrainContext, seed: int
+) -> NoiseAwareTrainer:
+    common = dict(
+        reg_weight=cfg.reg_weight,
+        seed=seed,
+        ks=tuple(cfg.topk),
+        valid_k=cfg.valid_k,
+        eval_batch_size=cfg.eval_batch_size,
+    )
     if method == "standard":
         return StandardTrainer(config, model, ctx, **common)
     if method == "tce":
@@ -199,8 +219,17 @@ def _make_trainer(cfg: RecsysConfig, method: str, config: Any, model: torch.nn.M
     if method == "rce":
         return RCETrainer(config, model, ctx, beta=cfg.rce_beta, **common)
     if method in ("pld", "uniform"):
-        return PLDTrainer(config, model, ctx, k=cfg.pld_k, tau=cfg.pld_tau, warmup_epochs=cfg.pld_warmup_epochs,
-                          batch_size=cfg.batch_size, resample=(method == "pld"), **common)
+        return PLDTrainer(
+            config,
+            model,
+            ctx,
+            k=cfg.pld_k,
+            tau=cfg.pld_tau,
+            warmup_epochs=cfg.pld_warmup_epochs,
+            batch_size=cfg.batch_size,
+            resample=(method == "pld"),
+            **common,
+        )
     raise ValueError(method)
 
 
@@ -213,8 +242,10 @@ def _noise_stats(method: str, cfg: RecsysConfig, split: Split, epoch_stats: list
     else:
         phase = epoch_stats
     phase = phase or epoch_stats
-    tot = {k: sum(e[k] for e in phase) for k in ("n", "n_noise", "w", "w_noise", "pool", "pool_noise", "dropped",
-                                                  "dropped_noise")}
+    tot = {
+        k: sum(e[k] for e in phase)
+        for k in ("n", "n_noise", "w", "w_noise", "pool", "pool_noise", "dropped", "dropped_noise")
+    }
     out["noise_share_used"] = tot["w_noise"] / tot["w"] if tot["w"] else float("nan")
     out["noise_share_sampled"] = tot["n_noise"] / tot["n"] if tot["n"] else float("nan")
     if method in ("pld", "uniform"):
@@ -244,8 +275,7 @@ class PreparedUnit:
     trainer: NoiseAwareTrainer
 
 
-def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method: str,
-                 work: Path) -> PreparedUnit:
+def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method: str, work: Path) -> PreparedUnit:
     """Write the split's atomic files and build RecBole config, dataset, loaders, model and trainer.
 
     Must be called inside ``recbole_sandbox(work)`` (RecBole's trainer opens a CWD-relative
@@ -267,19 +297,26 @@ def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, met
     with warnings.catch_warnings(), _plain_argv():
         # RecBole's fillna(inplace=True) on a column copy (pandas FutureWarning; harmless with pandas 2.x)
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"recbole\.")
-        config = Config(model=BACKBONE_TO_RECBOLE[backbone], dataset=ds_name,
-                        config_dict=_recbole_config_dict(cfg, data_path, saved, seed, backbone))
+        config = Config(
+            model=BACKBONE_TO_RECBOLE[backbone],
+            dataset=ds_name,
+            config_dict=_recbole_config_dict(cfg, data_path, saved, seed, backbone),
+        )
         init_seed(seed, True)
         dataset = create_dataset(config)
         train_data, valid_data, _test_data = data_preparation(config, dataset)
     uf, itf = dataset.uid_field, dataset.iid_field
     tok = dataset.token2id
     ctx = TrainContext.from_arrays(
-        dataset.user_num, dataset.item_num,
-        tok(uf, split.train.user.to_numpy()), tok(itf, split.train.item.to_numpy()),
+        dataset.user_num,
+        dataset.item_num,
+        tok(uf, split.train.user.to_numpy()),
+        tok(itf, split.train.item.to_numpy()),
         split.train.noise.to_numpy(dtype=bool),
-        tok(uf, split.valid.user.to_numpy()), tok(itf, split.valid.item.to_numpy()),
-        tok(uf, split.test.user.to_numpy()), tok(itf, split.test.item.to_numpy()),
+        tok(uf, split.valid.user.to_numpy()),
+        tok(itf, split.valid.item.to_numpy()),
+        tok(uf, split.test.user.to_numpy()),
+        tok(itf, split.test.item.to_numpy()),
     )
     init_seed(seed, True)
     with warnings.catch_warnings():
@@ -312,17 +349,20 @@ def run_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method:
         users = unit.dataset.id2token(unit.dataset.uid_field, unit.ctx.test.users.numpy()).tolist()
     if not cfg.keep_models:
         Path(trainer.saved_model_file).unlink(missing_ok=True)
-    best_epoch, best_valid = max(trainer.valid_history, key=lambda t: (t[1], -t[0])) if trainer.valid_history \
-        else (-1, float("nan"))
+    best_epoch, best_valid = (
+        max(trainer.valid_history, key=lambda t: (t[1], -t[0])) if trainer.valid_history else (-1, float("nan"))
+    )
     stats = _noise_stats(method, cfg, split, trainer.epoch_stats)
     ep_secs = [e["seconds"] for e in trainer.epoch_stats]
-    stats.update({
-        f"valid_Recall@{cfg.valid_k}": best_valid,
-        "best_epoch": float(best_epoch),
-        "epochs_run": float(len(trainer.epoch_stats)),
-        "epoch_seconds": float(np.mean(ep_secs)) if ep_secs else float("nan"),
-        "train_seconds": perf_counter() - t_start,
-    })
+    stats.update(
+        {
+            f"valid_Recall@{cfg.valid_k}": best_valid,
+            "best_epoch": float(best_epoch),
+            "epochs_run": float(len(trainer.epoch_stats)),
+            "epoch_seconds": float(np.mean(ep_secs)) if ep_secs else float("nan"),
+            "train_seconds": perf_counter() - t_start,
+        }
+    )
     return {
         "unit": name,
         "users": [str(u) for u in users],
@@ -388,9 +428,15 @@ def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = 
         if rec is None:
             key = (rho, s)
             if key not in splits:
-                splits[key] = make_split(df, rho, s, min_interactions=config.min_user_interactions,
-                                         ratios=config.split, exclude_heldout=config.noise_excludes_heldout,
-                                         max_users=config.max_users)
+                splits[key] = make_split(
+                    df,
+                    rho,
+                    s,
+                    min_interactions=config.min_user_interactions,
+                    ratios=config.split,
+                    exclude_heldout=config.noise_excludes_heldout,
+                    max_users=config.max_users,
+                )
             rec = run_unit(config, splits[key], label, backbone, method, work)
             rec["hash"] = h
             atomic_write_json(path, rec)
@@ -398,8 +444,12 @@ def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = 
         rows.extend(_records_to_rows(rec, label, backbone, method, rho, s))
         if progress:
             r20 = np.mean(rec["metrics"].get(f"Recall@{config.valid_k}", [np.nan]))
-            print(f"[recsys {n}/{len(units)} {perf_counter() - t0:7.1f}s] {name}: test Recall@{config.valid_k}="
-                  f"{r20:.4f} noise_used={rec['stats']['noise_share_used']:.3f} ({status})", file=sys.stderr, flush=True)
+            print(
+                f"[recsys {n}/{len(units)} {perf_counter() - t0:7.1f}s] {name}: test Recall@{config.valid_k}="
+                f"{r20:.4f} noise_used={rec['stats']['noise_share_used']:.3f} ({status})",
+                file=sys.stderr,
+                flush=True,
+            )
     table = pd.DataFrame(rows, columns=COLUMNS)
     if table.empty:
         raise DataError("the recsys grid produced no results", where="recsys")

@@ -136,8 +136,9 @@ def split_per_user(
     n_valid = np.floor(ratios[1] * n + 0.5).astype(int)
     n_train = n - n_test - n_valid
     if (n_train < 1).any():
-        raise DataError("a user has no training interaction after the split; raise min_user_interactions",
-                        where="recsys.split")
+        raise DataError(
+            "a user has no training interaction after the split; raise min_user_interactions", where="recsys.split"
+        )
     part = np.where(pos < n_train, 0, np.where(pos < n_train + n_valid, 1, 2))
     d = d.drop(columns="_key")
     return tuple(d[part == k].reset_index(drop=True) for k in range(3))  # type: ignore[return-value]
@@ -191,8 +192,9 @@ def inject_noise(
         mask[[item_index[i] for i in blocked_by_user[user] if i in item_index]] = False
         cand = np.flatnonzero(mask)
         if len(cand) < m:
-            raise DataError(f"user {user!r} has only {len(cand)} free items for {m} noise items (rho={rho})",
-                            where="recsys.rhos")
+            raise DataError(
+                f"user {user!r} has only {len(cand)} free items for {m} noise items (rho={rho})", where="recsys.rhos"
+            )
         rng = np.random.default_rng([seed, _NOISE_STREAM, uidx])
         order = rng.permutation(len(cand))
         users.extend([user] * m)

@@ -289,13 +289,15 @@ class TrainContext:
         vg, tg = group(valid_u, valid_i), group(test_u, test_i)
         vus = sorted(vg)
         tus = sorted(tg)
+
         def minus(items: list[int], targets: list[int]) -> list[int]:
             drop = set(targets)
             return sorted({i for i in items if i not in drop})
 
         # mask = history minus the targets (RecBole's convention, see irrobust.recsys.metrics)
-        valid = EvalData(torch.tensor(vus, dtype=torch.long), [minus(train_lists[u], vg[u]) for u in vus],
-                         [vg[u] for u in vus])
+        valid = EvalData(
+            torch.tensor(vus, dtype=torch.long), [minus(train_lists[u], vg[u]) for u in vus], [vg[u] for u in vus]
+        )
         test = EvalData(
             torch.tensor(tus, dtype=torch.long),
             [minus(train_lists[u] + vg.get(u, []), tg[u]) for u in tus],
@@ -409,13 +411,21 @@ class NoiseAwareTrainer(Trainer):
         self._epoch = 0
 
     # -- loss ---------------------------------------------------------------------------------
-    def _pair_weights(self, losses: torch.Tensor, margin: torch.Tensor, progress: float, stats: _EpochStats,
-                      noise: torch.Tensor) -> tuple[torch.Tensor | None, float]:
+    def _pair_weights(
+        self, losses: torch.Tensor, margin: torch.Tensor, progress: float, stats: _EpochStats, noise: torch.Tensor
+    ) -> tuple[torch.Tensor | None, float]:
         """Per-pair weights (detached) and the normaliser; standard = plain mean."""
         return None, float(losses.numel())
 
-    def _step(self, users: torch.Tensor, pos: torch.Tensor, neg: torch.Tensor, progress: float,
-              stats: _EpochStats, record: bool = True) -> float:
+    def _step(
+        self,
+        users: torch.Tensor,
+        pos: torch.Tensor,
+        neg: torch.Tensor,
+        progress: float,
+        stats: _EpochStats,
+        record: bool = True,
+    ) -> float:
         self.optimizer.zero_grad()
         user_all, item_all = final_embeddings(self.model)
         u_e, p_e, n_e = user_all[users], item_all[pos], item_all[neg]
@@ -435,7 +445,9 @@ class NoiseAwareTrainer(Trainer):
         self.optimizer.step()
         return float(loss.detach())
 
-    def _train_epoch(self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False) -> float:
+    def _train_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
+    ) -> float:
         self.model.train()
         self._epoch = epoch_idx
         t0 = perf_counter()
@@ -462,8 +474,16 @@ class NoiseAwareTrainer(Trainer):
         was_training = self.model.training
         self.model.eval()
         user_all, item_all = final_embeddings(self.model)
-        out = full_ranking_metrics(user_all, item_all, data.users, data.mask, data.targets, self.ks,
-                                   batch_size=self.eval_batch_size, paper_idcg=paper_idcg)
+        out = full_ranking_metrics(
+            user_all,
+            item_all,
+            data.users,
+            data.mask,
+            data.targets,
+            self.ks,
+            batch_size=self.eval_batch_size,
+            paper_idcg=paper_idcg,
+        )
         self.model.train(was_training)
         return out
 
@@ -546,8 +566,16 @@ class PLDTrainer(NoiseAwareTrainer):
 
     method = "pld"
 
-    def __init__(self, *args: Any, k: int = 5, tau: float = 0.1, warmup_epochs: int = 5, batch_size: int = 2048,
-                 resample: bool = True, **kwargs: Any) -> None:
+    def __init__(
+        self,
+        *args: Any,
+        k: int = 5,
+        tau: float = 0.1,
+        warmup_epochs: int = 5,
+        batch_size: int = 2048,
+        resample: bool = True,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(*args, **kwargs)
         self.k, self.tau, self.warmup_epochs = k, tau, warmup_epochs
         self.batch_size = batch_size
@@ -575,8 +603,9 @@ class PLDTrainer(NoiseAwareTrainer):
         neg = ctx.sample_negatives(users, self.generator)
         return users, pool, neg
 
-    def candidate_losses(self, user_all: torch.Tensor, item_all: torch.Tensor, users: torch.Tensor,
-                         pool: torch.Tensor, neg: torch.Tensor) -> torch.Tensor:
+    def candidate_losses(
+        self, user_all: torch.Tensor, item_all: torch.Tensor, users: torch.Tensor, pool: torch.Tensor, neg: torch.Tensor
+    ) -> torch.Tensor:
         """``(B, k)`` BPR losses ``softplus(s_un − s_ui)`` of every candidate, without gradient (one batched dot).
 
         Example:
@@ -588,7 +617,9 @@ class PLDTrainer(NoiseAwareTrainer):
             s_neg = (u * item_all.detach()[neg]).sum(1)
             return F.softplus(s_neg[:, None] - s_pool)
 
-    def _train_epoch(self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False) -> float:
+    def _train_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
+    ) -> float:
         self.model.train()
         self._epoch = epoch_idx
         t0 = perf_counter()

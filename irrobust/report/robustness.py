@@ -103,7 +103,9 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
     measure = cfg.robustness_measure or cfg.measures[0]
     out = [f"# {cfg.name}\n\n{cfg.description}".rstrip() + "\n"]
     eff = table[table.task == "effectiveness"]
-    out.append("## Effectiveness\n\n" + effectiveness_tables(eff, comp, cfg.baseline, sig.test, sig.correction, sig.alpha))
+    out.append(
+        "## Effectiveness\n\n" + effectiveness_tables(eff, comp, cfg.baseline, sig.test, sig.correction, sig.alpha)
+    )
     fam_rows = [[name, fam] for name, fam in families.items()]
     out.append("Systems and their families:\n\n" + markdown_table(["system", "family"], fam_rows) + "\n")
     card: list[tuple[str, str, pd.DataFrame, str, bool]] = []

@@ -42,7 +42,7 @@ def matmul_peak(dtype: str, n: int, seconds: float = 2.0) -> float:
         a @ b
         el = time.perf_counter() - t
         best, spent = min(best, el), spent + el
-    return 2.0 * n ** 3 / best / 1e9
+    return 2.0 * n**3 / best / 1e9
 
 
 def untrained_model_dir() -> Path:
@@ -63,8 +63,11 @@ def untrained_model_dir() -> Path:
 
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    ap.add_argument("--model", help="cross-encoder directory (default: indexes/beir/scifact/models/ce-minilm if "
-                                    "trained, else an untrained MiniLM + head at max_length 256)")
+    ap.add_argument(
+        "--model",
+        help="cross-encoder directory (default: indexes/beir/scifact/models/ce-minilm if "
+        "trained, else an untrained MiniLM + head at max_length 256)",
+    )
     ap.add_argument("--queries", type=int, default=5, help="number of SciFact test queries (default 5)")
     ap.add_argument("--depth", type=int, default=100, help="BM25 candidates per query (default 100)")
     ap.add_argument("--modes", default="int8,bf16,bf16-autocast", help="low-precision modes to compare")
@@ -83,8 +86,10 @@ def main(argv: list[str] | None = None) -> int:
     from irrobust.rankers.training import model_dir
 
     native_bf16 = cpu_has_native_bf16()
-    print(f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu capability "
-          f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {native_bf16}, 'fast' = {resolve_precision('fast')}")
+    print(
+        f"torch {torch.__version__}, threads {torch.get_num_threads()}, cpu capability "
+        f"{torch.backends.cpu.get_cpu_capability()}, native bf16: {native_bf16}, 'fast' = {resolve_precision('fast')}"
+    )
     peak32 = matmul_peak("fp32", 2048)
     peak16 = matmul_peak("bf16", 2048 if native_bf16 else 256, seconds=2.0)
     print(f"matmul peak: fp32 {peak32:.1f} GFLOP/s, bf16 {peak16:.1f} GFLOP/s")
@@ -107,11 +112,17 @@ def main(argv: list[str] | None = None) -> int:
 
     ce = CrossEncoder(str(model), device="cpu")
     exact = CrossEncoderScorer(model, precision="fp32")
-    lengths = [len(x) for x in exact.tokenizer(run["query"].tolist(), run["text"].tolist(), truncation="longest_first",
-                                                max_length=exact.max_length)["input_ids"]]
+    lengths = [
+        len(x)
+        for x in exact.tokenizer(
+            run["query"].tolist(), run["text"].tolist(), truncation="longest_first", max_length=exact.max_length
+        )["input_ids"]
+    ]
     flops_per_pair = exact.encoder_flops(lengths) / n
-    print(f"{n} pairs, max_length {exact.max_length}, mean tokens/pair {np.mean(lengths):.1f}, "
-          f"≈{flops_per_pair / 1e9:.2f} GFLOP/pair")
+    print(
+        f"{n} pairs, max_length {exact.max_length}, mean tokens/pair {np.mean(lengths):.1f}, "
+        f"≈{flops_per_pair / 1e9:.2f} GFLOP/pair"
+    )
     ce.predict(pairs[:8], show_progress_bar=False)
     exact.score_pairs(pairs[:8])
 
@@ -127,13 +138,31 @@ def main(argv: list[str] | None = None) -> int:
     def ndcg(scores: np.ndarray) -> float:
         return evaluate_run(add_ranks(run.assign(score=scores.astype(np.float64))), qrels, ["nDCG@10"])["nDCG@10"]
 
-    rows = [{"mode": "CrossEncoder.predict", "pairs": n, "seconds": t_ce, "pairs_per_s": n / t_ce, "ratio": 1.0,
-             "ndcg10": ndcg(ref), "peak": "fp32", "max_abs_diff": 0.0},
-            {"mode": "irrobust fp32", "pairs": n, "seconds": t_ex, "pairs_per_s": n / t_ex, "ratio": t_ce / t_ex,
-             "ndcg10": ndcg(ours), "peak": "fp32", "max_abs_diff": float(np.abs(ours - ref).max())}]
+    rows = [
+        {
+            "mode": "CrossEncoder.predict",
+            "pairs": n,
+            "seconds": t_ce,
+            "pairs_per_s": n / t_ce,
+            "ratio": 1.0,
+            "ndcg10": ndcg(ref),
+            "peak": "fp32",
+            "max_abs_diff": 0.0,
+        },
+        {
+            "mode": "irrobust fp32",
+            "pairs": n,
+            "seconds": t_ex,
+            "pairs_per_s": n / t_ex,
+            "ratio": t_ce / t_ex,
+            "ndcg10": ndcg(ours),
+            "peak": "fp32",
+            "max_abs_diff": float(np.abs(ours - ref).max()),
+        },
+    ]
     for mode in [m for m in args.modes.split(",") if m]:
         scorer = CrossEncoderScorer(model, precision=mode)
-        subset = pairs if (native_bf16 or not mode.startswith("bf16")) else pairs[:args.bf16_pairs]
+        subset = pairs if (native_bf16 or not mode.startswith("bf16")) else pairs[: args.bf16_pairs]
         scorer.score_pairs(subset[:4])
         best = float("inf")
         for _ in range(args.repeats):
@@ -141,24 +170,46 @@ def main(argv: list[str] | None = None) -> int:
             s = scorer.score_pairs(subset)
             best = min(best, time.perf_counter() - t)
         full = len(subset) == n
-        rows.append({"mode": f"irrobust {mode}", "pairs": len(subset), "seconds": best,
-                     "pairs_per_s": len(subset) / best, "ratio": (len(subset) / best) / (n / t_ce),
-                     "ndcg10": ndcg(s) if full else None, "peak": "bf16" if mode.startswith("bf16") else "fp32",
-                     "max_abs_diff": float(np.abs(s - ref[:len(subset)]).max())})
+        rows.append(
+            {
+                "mode": f"irrobust {mode}",
+                "pairs": len(subset),
+                "seconds": best,
+                "pairs_per_s": len(subset) / best,
+                "ratio": (len(subset) / best) / (n / t_ce),
+                "ndcg10": ndcg(s) if full else None,
+                "peak": "bf16" if mode.startswith("bf16") else "fp32",
+                "max_abs_diff": float(np.abs(s - ref[: len(subset)]).max()),
+            }
+        )
 
     peaks = {"fp32": peak32, "bf16": peak16}
-    print(f"\n{'mode':<24}{'pairs':>7}{'pairs/s':>10}{'ratio':>8}{'nDCG@10':>10}{'max|Δ|':>11}{'GFLOP/s':>10}"
-          f"{'of peak':>16}")
+    print(
+        f"\n{'mode':<24}{'pairs':>7}{'pairs/s':>10}{'ratio':>8}{'nDCG@10':>10}{'max|Δ|':>11}{'GFLOP/s':>10}"
+        f"{'of peak':>16}"
+    )
     for r in rows:
         gflops = r["pairs_per_s"] * flops_per_pair / 1e9
         r["gflops"] = gflops
         r["peak_fraction"] = gflops / peaks[r["peak"]]
         nd = f"{r['ndcg10']:.4f}" if r["ndcg10"] is not None else "n/a"
-        print(f"{r['mode']:<24}{r['pairs']:>7}{r['pairs_per_s']:>10.2f}{r['ratio']:>7.2f}x{nd:>10}"
-              f"{r['max_abs_diff']:>11.2e}{gflops:>10.1f}{r['peak_fraction']:>10.1%} {r['peak']}")
+        print(
+            f"{r['mode']:<24}{r['pairs']:>7}{r['pairs_per_s']:>10.2f}{r['ratio']:>7.2f}x{nd:>10}"
+            f"{r['max_abs_diff']:>11.2e}{gflops:>10.1f}{r['peak_fraction']:>10.1%} {r['peak']}"
+        )
     if args.out:
-        Path(args.out).write_text(json.dumps({"peaks": peaks, "native_bf16": native_bf16, "rows": rows,
-                                              "flops_per_pair": flops_per_pair, "model": str(model)}, indent=2))
+        Path(args.out).write_text(
+            json.dumps(
+                {
+                    "peaks": peaks,
+                    "native_bf16": native_bf16,
+                    "rows": rows,
+                    "flops_per_pair": flops_per_pair,
+                    "model": str(model),
+                },
+                indent=2,
+            )
+        )
     return 0
 
 

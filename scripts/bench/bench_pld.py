@@ -42,8 +42,10 @@ def main() -> None:
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     split = make_split(load_interactions("ml-100k"), rho=args.rho, seed=2024)
-    print(f"ml-100k rho={args.rho}: {split.n_users} users, {len(split.train)} training interactions "
-          f"({split.noise_share:.3f} injected), batch 2048, {args.epochs} timed epochs, {args.threads} thread(s)")
+    print(
+        f"ml-100k rho={args.rho}: {split.n_users} users, {len(split.train)} training interactions "
+        f"({split.noise_share:.3f} injected), batch 2048, {args.epochs} timed epochs, {args.threads} thread(s)"
+    )
     cfg = RecsysConfig(methods=["standard", "pld"], pld_warmup_epochs=0, epochs=args.epochs + 1, eval_step=1)
     ratios = {}
     with tempfile.TemporaryDirectory(prefix="bench_pld_") as tmp:
@@ -63,10 +65,15 @@ def main() -> None:
                 std, pld = statistics.median(times["standard"]), statistics.median(times["pld"])
                 ratios[backbone] = pld / std
                 nb_std = len(units["standard"].train_data)
-                print(f"{backbone:9s} standard: {std:6.3f} s/epoch ({nb_std} batches)   "
-                      f"PLD: {pld:6.3f} s/epoch   ratio PLD/standard = {pld / std:.2f}x")
-    print("target <= 1.5x:", "met" if all(r <= 1.5 for r in ratios.values()) else "NOT met",
-          {k: round(v, 2) for k, v in ratios.items()})
+                print(
+                    f"{backbone:9s} standard: {std:6.3f} s/epoch ({nb_std} batches)   "
+                    f"PLD: {pld:6.3f} s/epoch   ratio PLD/standard = {pld / std:.2f}x"
+                )
+    print(
+        "target <= 1.5x:",
+        "met" if all(r <= 1.5 for r in ratios.values()) else "NOT met",
+        {k: round(v, 2) for k, v in ratios.items()},
+    )
 
 
 if __name__ == "__main__":

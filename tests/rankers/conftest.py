@@ -37,8 +37,10 @@ def _random_ndcg(run: pd.DataFrame, qrels: pd.DataFrame, repeats: int = 20, seed
     from irrobust.pipeline.transformer import add_ranks
 
     rng = np.random.default_rng(seed)
-    vals = [evaluate_run(add_ranks(run.assign(score=rng.random(len(run)))), qrels, ["nDCG@10"])["nDCG@10"]
-            for _ in range(repeats)]
+    vals = [
+        evaluate_run(add_ranks(run.assign(score=rng.random(len(run)))), qrels, ["nDCG@10"])["nDCG@10"]
+        for _ in range(repeats)
+    ]
     return float(np.mean(vals))
 
 

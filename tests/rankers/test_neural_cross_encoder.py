@@ -24,8 +24,9 @@ TINY = CrossEncoderConfig(max_queries=8, max_length=64, negatives=NegativesConfi
 
 @pytest.fixture(scope="module")
 def tiny_model(tmp_path_factory, scifact_train):
-    return train_cross_encoder(scifact_train, name="ce-tiny", config=TINY, progress=False,
-                               directory=tmp_path_factory.mktemp("ce") / "ce-tiny")
+    return train_cross_encoder(
+        scifact_train, name="ce-tiny", config=TINY, progress=False, directory=tmp_path_factory.mktemp("ce") / "ce-tiny"
+    )
 
 
 def test_plan_batches_covers_all_and_respects_budget():
@@ -60,8 +61,9 @@ def test_scorer_cache_and_order(tiny_model, heldout_run):
 
 
 def test_training_is_reproducible(tiny_model, tmp_path, scifact_train, heldout_run):
-    again = train_cross_encoder(scifact_train, name="ce-tiny", config=TINY, progress=False,
-                                directory=tmp_path / "ce-tiny")
+    again = train_cross_encoder(
+        scifact_train, name="ce-tiny", config=TINY, progress=False, directory=tmp_path / "ce-tiny"
+    )
     m1 = json.loads((tiny_model / "manifest.json").read_text())
     m2 = json.loads((again / "manifest.json").read_text())
     assert m1["files"]["model.safetensors"] == m2["files"]["model.safetensors"]
@@ -70,9 +72,13 @@ def test_training_is_reproducible(tiny_model, tmp_path, scifact_train, heldout_r
     s1 = CrossEncoderReranker(tiny_model)(sample)["score"].to_numpy()
     s2 = CrossEncoderReranker(again)(sample)["score"].to_numpy()
     np.testing.assert_array_equal(s1, s2)
-    other = train_cross_encoder(scifact_train, name="ce-tiny", progress=False, directory=tmp_path / "ce-seed4",
-                                config=CrossEncoderConfig(max_queries=8, max_length=64, seed=4,
-                                                          negatives=NegativesConfig(n_neg=1, depth=20)))
+    other = train_cross_encoder(
+        scifact_train,
+        name="ce-tiny",
+        progress=False,
+        directory=tmp_path / "ce-seed4",
+        config=CrossEncoderConfig(max_queries=8, max_length=64, seed=4, negatives=NegativesConfig(n_neg=1, depth=20)),
+    )
     m3 = json.loads((other / "manifest.json").read_text())
     assert m3["files"]["model.safetensors"] != m1["files"]["model.safetensors"]
 
@@ -90,7 +96,9 @@ def test_reranker_uses_text_column_over_docstore(tiny_model, heldout_run, scifac
     ce = CrossEncoderReranker(tiny_model, docs=scifact_test.docs)
     from_store = ce(sample.drop(columns="text"))
     from_text = ce(sample)
-    assert from_store.set_index("docno")["score"].to_dict() == pytest.approx(from_text.set_index("docno")["score"].to_dict())
+    assert from_store.set_index("docno")["score"].to_dict() == pytest.approx(
+        from_text.set_index("docno")["score"].to_dict()
+    )
     perturbed = ce(sample.assign(text="completely unrelated words about football"))
     assert not np.allclose(perturbed["score"].sort_values().to_numpy(), from_text["score"].sort_values().to_numpy())
     with pytest.raises(ModelError, match="no 'text' column"):
@@ -133,8 +141,12 @@ def test_corrupted_model_is_detected(tiny_model, tmp_path):
 def test_small_cross_encoder_beats_random(tmp_path, scifact_train, scifact_test, heldout_run, random_ndcg):
     from irrobust.evaluate.measures import evaluate_run
 
-    path = train_cross_encoder(scifact_train, config=CrossEncoderConfig(max_queries=40, max_length=128),
-                               progress=False, directory=tmp_path / "ce40")
+    path = train_cross_encoder(
+        scifact_train,
+        config=CrossEncoderConfig(max_queries=40, max_length=128),
+        progress=False,
+        directory=tmp_path / "ce40",
+    )
     reranked = CrossEncoderReranker(path)(heldout_run)
     qrels = scifact_test.qrels[scifact_test.qrels["qid"].isin(heldout_run["qid"])]
     ce = evaluate_run(reranked, qrels, ["nDCG@10"])["nDCG@10"]

@@ -17,8 +17,13 @@ SMALL = KNRMConfig(max_queries=40, epochs=1, negatives=NegativesConfig(n_neg=3, 
 
 @pytest.fixture(scope="module")
 def knrm_model(tmp_path_factory, scifact_train):
-    return train_knrm(scifact_train, name="knrm-small", config=SMALL, progress=False,
-                      directory=tmp_path_factory.mktemp("knrm") / "knrm-small")
+    return train_knrm(
+        scifact_train,
+        name="knrm-small",
+        config=SMALL,
+        progress=False,
+        directory=tmp_path_factory.mktemp("knrm") / "knrm-small",
+    )
 
 
 def test_kernels_follow_the_paper():

@@ -45,8 +45,15 @@ def test_converter_roundtrip_through_recbole(ml100k, tmp_path):
     assert path == tmp_path / "data" / "mylog" / "mylog.inter"
     assert path.read_text().splitlines()[0] == "user_id:token\titem_id:token\ttimestamp:float"
     with recbole_sandbox(tmp_path / "rb"):
-        cfg = Config(model="Pop", dataset="mylog", config_dict={"data_path": str(tmp_path / "data"), "use_gpu": False,
-                                                                "load_col": {"inter": ["user_id", "item_id"]}})
+        cfg = Config(
+            model="Pop",
+            dataset="mylog",
+            config_dict={
+                "data_path": str(tmp_path / "data"),
+                "use_gpu": False,
+                "load_col": {"inter": ["user_id", "item_id"]},
+            },
+        )
         ds = create_dataset(cfg)
     assert ds.inter_num == len(sub)
     assert ds.user_num - 1 == sub.user.nunique()  # RecBole reserves id 0 for padding

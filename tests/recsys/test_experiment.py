@@ -16,8 +16,18 @@ import irrobust.recsys.experiment as exp
 from irrobust import paths
 from irrobust.recsys.config import RecsysConfig
 
-CFG = dict(max_users=100, rhos=[0.0, 0.3], n_seeds=1, epochs=2, eval_step=1, backbones=["MF", "LightGCN"],
-           methods=["standard", "pld"], pld_warmup_epochs=1, learning_rate=5e-3, batch_size=256)
+CFG = dict(
+    max_users=100,
+    rhos=[0.0, 0.3],
+    n_seeds=1,
+    epochs=2,
+    eval_step=1,
+    backbones=["MF", "LightGCN"],
+    methods=["standard", "pld"],
+    pld_warmup_epochs=1,
+    learning_rate=5e-3,
+    batch_size=256,
+)
 
 
 @pytest.fixture(scope="module")

@@ -61,12 +61,15 @@ def test_test_mask_includes_validation_items(small_split, tmp_path):
     u0 = int(ctx.test.users[0])
     vpos = ctx.valid.users.tolist().index(u0)
     assert set(ctx.valid.targets[vpos]) <= set(ctx.test.mask[0])
-    train_u = set(ctx.indices[ctx.indptr[u0]:ctx.indptr[u0 + 1]].tolist())
+    train_u = set(ctx.indices[ctx.indptr[u0] : ctx.indptr[u0 + 1]].tolist())
     assert set(ctx.test.mask[0]) == (train_u | set(ctx.valid.targets[vpos])) - set(ctx.test.targets[0])
     assert np.all(np.diff(ctx.test.users.numpy()) > 0)
     # an injected item that collides with a held-out item stays rankable (RecBole's convention)
-    collide = [(k, u) for k, u in enumerate(ctx.test.users.tolist())
-               if set(ctx.test.targets[k]) & set(ctx.indices[ctx.indptr[u]:ctx.indptr[u + 1]].tolist())]
+    collide = [
+        (k, u)
+        for k, u in enumerate(ctx.test.users.tolist())
+        if set(ctx.test.targets[k]) & set(ctx.indices[ctx.indptr[u] : ctx.indptr[u + 1]].tolist())
+    ]
     assert collide  # rho = 0.3 on real data: some noise hits test items
     k, _ = collide[0]
     assert not set(ctx.test.targets[k]) & set(ctx.test.mask[k])

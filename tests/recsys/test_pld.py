@@ -31,8 +31,9 @@ def _chisq(counts: np.ndarray, probs: np.ndarray) -> float:
 def pld_unit(small_split, tmp_path_factory):
     """A PLD trainer on 100 real users after 2 epochs of training (real, non-trivial candidate losses)."""
     work = tmp_path_factory.mktemp("pld")
-    cfg = RecsysConfig(epochs=4, eval_step=2, pld_warmup_epochs=2, learning_rate=5e-3, max_users=100, batch_size=256,
-                       methods=["pld"])
+    cfg = RecsysConfig(
+        epochs=4, eval_step=2, pld_warmup_epochs=2, learning_rate=5e-3, max_users=100, batch_size=256, methods=["pld"]
+    )
     with recbole_sandbox(work):
         unit = prepare_unit(cfg, small_split, "ml-100k", "MF", "pld", work)
         for e in range(2):

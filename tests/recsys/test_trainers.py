@@ -14,8 +14,17 @@ from irrobust.recsys.training import _EpochStats, tce_drop_rate
 @pytest.fixture(scope="module")
 def units(small_split, tmp_path_factory):
     work = tmp_path_factory.mktemp("tr")
-    cfg = RecsysConfig(epochs=4, eval_step=2, max_users=100, tce_max_drop=0.2, tce_ramp_epochs=2, rce_beta=0.5,
-                       batch_size=256, learning_rate=5e-3, methods=["standard", "tce", "rce"])
+    cfg = RecsysConfig(
+        epochs=4,
+        eval_step=2,
+        max_users=100,
+        tce_max_drop=0.2,
+        tce_ramp_epochs=2,
+        rce_beta=0.5,
+        batch_size=256,
+        learning_rate=5e-3,
+        methods=["standard", "tce", "rce"],
+    )
     out = {}
     with recbole_sandbox(work):
         for m in ("standard", "tce", "rce"):
@@ -40,8 +49,9 @@ def test_tce_drops_the_largest_losses(units):
 def test_rce_weight_is_detached_pair_likelihood_power_beta(units):
     tr = units["rce"].trainer
     margin = torch.tensor([-2.0, 0.0, 3.0])
-    w, denom = tr._pair_weights(torch.nn.functional.softplus(-margin), margin, 0.0, _EpochStats(),
-                                torch.zeros(3, dtype=torch.bool))
+    w, denom = tr._pair_weights(
+        torch.nn.functional.softplus(-margin), margin, 0.0, _EpochStats(), torch.zeros(3, dtype=torch.bool)
+    )
     torch.testing.assert_close(w, torch.sigmoid(margin) ** 0.5)
     assert denom == 3 and not w.requires_grad
 
