@@ -1,0 +1,35 @@
+"""Atomic writes: complete or absent, never half-written, with ordinary permissions."""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+
+from irrobust.util.io import atomic_dir, atomic_write_bytes
+
+
+def test_atomic_file_has_usual_permissions_and_replaces_whole(tmp_path):
+    target = tmp_path / "f.bin"
+    atomic_write_bytes(target, b"old")
+    atomic_write_bytes(target, b"new contents")
+    assert target.read_bytes() == b"new contents"
+    assert os.stat(target).st_mode & 0o777 == 0o666 & ~_umask()
+    assert [p.name for p in tmp_path.iterdir()] == ["f.bin"]  # no temporary left behind
+
+
+def test_failed_directory_build_keeps_the_previous_one(tmp_path):
+    final = tmp_path / "idx"
+    with atomic_dir(final) as tmp:
+        (tmp / "v").write_text("1")
+    with pytest.raises(RuntimeError), atomic_dir(final) as tmp:
+        (tmp / "v").write_text("2")
+        raise RuntimeError("killed mid-build")
+    assert (final / "v").read_text() == "1"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["idx"]
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
