@@ -42,11 +42,14 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+from tqdm.auto import tqdm
 
 from irrobust.errors import ModelError
 from irrobust.rankers.training import default_threads
 
 PRECISIONS = ("fp32", "bf16", "bf16-autocast", "int8", "fast")
+#: calls scoring at least this many pairs show a progress bar
+PROGRESS_MIN_PAIRS = 2000
 
 
 def cpu_has_native_bf16() -> bool:
@@ -194,6 +197,7 @@ class CrossEncoderScorer:
         self.cache_size = int(cache_size)
         self._cache: OrderedDict[tuple[str, str, str], float] = OrderedDict()
         self.stats = {"pairs": 0, "cache_hits": 0, "forward_tokens": 0, "real_tokens": 0}
+        self.progress = True  # progress bar for calls with at least PROGRESS_MIN_PAIRS pairs
 
     # ---------------------------------------------------------------------------------------
     def score(self, query: str | Sequence[str], docs: Sequence[str]) -> np.ndarray:
@@ -267,7 +271,9 @@ class CrossEncoderScorer:
             else contextlib.nullcontext()
         )
         with torch_threads(self.threads), torch.inference_mode(), autocast:
-            for batch in plan_batches(lengths, self.token_budget, self.max_batch):
+            batches = plan_batches(lengths, self.token_budget, self.max_batch)
+            show = self.progress and len(ids) >= PROGRESS_MIN_PAIRS
+            for batch in tqdm(batches, desc="cross-encoder", unit="batch", disable=not show, leave=False):
                 width = int(lengths[batch[0]])
                 input_ids = np.full((len(batch), width), self.pad_id, dtype=np.int64)
                 token_types = np.zeros((len(batch), width), dtype=np.int64)
