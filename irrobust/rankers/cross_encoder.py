@@ -47,8 +47,10 @@ from irrobust.rankers.training import (
     config_dict,
     default_threads,
     linear_warmup_lr,
+    load_model_dir,
     model_dir,
     resolve_dataset,
+    reusable_model,
     seed_everything,
     select_queries,
     training_groups,
@@ -185,13 +187,8 @@ def train_cross_encoder(
     cfg = config or CrossEncoderConfig()
     ds = resolve_dataset(dataset)
     final = directory or model_dir(ds.collection, name)
-    if not force and final.exists():
-        try:
-            manifest = check_model_dir(final, KIND, dataset=ds.id)
-            if manifest.get("config") == cfg.training_spec() and manifest.get("docs_checksum") == ds.docs_checksum:
-                return final
-        except ModelError:
-            pass  # stale or corrupted: retrain below
+    if reusable_model(final, KIND, ds, cfg.training_spec(), force):
+        return final
 
     base = base_model_path()
     queries = select_queries(ds.queries, cfg.max_queries, cfg.seed)
@@ -318,28 +315,7 @@ def load_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, verify: bool = Tr
         'ce-minilm'
     """
     dataset_id = dataset if isinstance(dataset, str) else dataset.id
-    collection = dataset.collection if not isinstance(dataset, str) else _collection_of(dataset_id)
-    path = model_dir(collection, name)
-    check_model_dir(
-        path,
-        KIND,
-        dataset=dataset_id,
-        tokenizer=TOKENIZER_NAME,
-        vocab=base_vocab_hash(),
-        verify_files=verify,
-        hint=_hint(dataset_id, name),
-    )
-    return path
-
-
-def _collection_of(dataset_id: str) -> str:
-    try:
-        from irrobust.data.seed import collection_of
-
-        return collection_of(dataset_id)
-    except ImportError:  # pragma: no cover
-        parts = dataset_id.split("/")
-        return "/".join(parts[:2]) if len(parts) > 2 else dataset_id
+    return load_model_dir(dataset, name, KIND, TOKENIZER_NAME, base_vocab_hash(), _hint(dataset_id, name), verify)
 
 
 def _version(pkg: str) -> str:

@@ -49,7 +49,6 @@ from irrobust.errors import ModelError
 from irrobust.rankers.cross_encoder import (
     BASE_MODEL,
     TOKENIZER_NAME,
-    _collection_of,
     _version,
     base_model_path,
     base_vocab_hash,
@@ -64,8 +63,10 @@ from irrobust.rankers.training import (
     check_model_dir,
     config_dict,
     default_threads,
+    load_model_dir,
     model_dir,
     resolve_dataset,
+    reusable_model,
     seed_everything,
     select_queries,
     training_groups,
@@ -216,13 +217,8 @@ def train_knrm(
     cfg = config or KNRMConfig()
     ds = resolve_dataset(dataset)
     final = directory or model_dir(ds.collection, name)
-    if not force and final.exists():
-        try:
-            manifest = check_model_dir(final, KIND, dataset=ds.id)
-            if manifest.get("config") == cfg.training_spec() and manifest.get("docs_checksum") == ds.docs_checksum:
-                return final
-        except ModelError:
-            pass
+    if reusable_model(final, KIND, ds, cfg.training_spec(), force):
+        return final
     base = base_model_path()
     tokenizer = _tokenizer(str(base))
     enc = _Encoder(tokenizer)
@@ -322,22 +318,11 @@ def load_knrm(dataset: Any, name: str = DEFAULT_NAME, verify: bool = True) -> Pa
         'knrm-minilm'
     """
     dataset_id = dataset if isinstance(dataset, str) else dataset.id
-    collection = dataset.collection if not isinstance(dataset, str) else _collection_of(dataset_id)
-    path = model_dir(collection, name)
     hint = (
         f'train it with: python -c "from irrobust.rankers.knrm import train_knrm; '
         f"train_knrm('{dataset_id}', name='{name}')\""
     )
-    check_model_dir(
-        path,
-        KIND,
-        dataset=dataset_id,
-        tokenizer=TOKENIZER_NAME,
-        vocab=base_vocab_hash(),
-        verify_files=verify,
-        hint=hint,
-    )
-    return path
+    return load_model_dir(dataset, name, KIND, TOKENIZER_NAME, base_vocab_hash(), hint, verify)
 
 
 class KNRMScorer:

@@ -393,3 +393,42 @@ def default_threads() -> int:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover (non-Linux)
         return max(1, os.cpu_count() or 1)
+
+
+def reusable_model(final: Path, kind: str, ds: Any, training_spec: dict[str, Any], force: bool = False) -> bool:
+    """True when ``final`` holds a valid model of ``kind`` trained on ``ds`` with ``training_spec`` (so no retraining).
+
+    A stale, foreign or corrupted directory is not reusable: the caller retrains into it.
+
+    Example:
+        >>> reusable_model(Path("/nonexistent"), "ce", None, {})
+        False
+    """
+    if force or not final.exists():
+        return False
+    try:
+        manifest = check_model_dir(final, kind, dataset=ds.id)
+    except ModelError:
+        return False
+    return manifest.get("config") == training_spec and manifest.get("docs_checksum") == ds.docs_checksum
+
+
+def load_model_dir(dataset: Any, name: str, kind: str, tokenizer: str, vocab: str, hint: str,
+                   verify: bool = True) -> Path:  # fmt: skip
+    """The validated directory of the ``kind`` model trained on ``dataset`` (ID or object) under ``name``.
+
+    Raises :class:`ModelError` (with ``hint``) if it is missing, was trained on another dataset or tokenizer,
+    or is corrupted.
+
+    Example:
+        >>> load_model_dir("cranfield", "nope", "ce", "t", "v", "train it")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        irrobust.errors.ModelError: ...
+    """
+    from irrobust.data.seed import collection_of
+
+    dataset_id = dataset if isinstance(dataset, str) else dataset.id
+    collection = collection_of(dataset_id) if isinstance(dataset, str) else dataset.collection
+    path = model_dir(collection, name)
+    check_model_dir(path, kind, dataset=dataset_id, tokenizer=tokenizer, vocab=vocab, verify_files=verify, hint=hint)
+    return path
