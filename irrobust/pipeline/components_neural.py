@@ -38,6 +38,9 @@ class LearnedParams(Params):
     fit: bool = Field(True, description="train when no valid model exists (false: a missing model is an error)")
     epochs: int | None = Field(None, ge=1)
     max_queries: int | None = Field(None, ge=1, description="train on at most this many queries (quick runs)")
+    max_pos_per_query: int | None = Field(
+        None, ge=1, description="train on at most this many positives per query (densely judged collections)"
+    )
     n_neg: int | None = Field(None, ge=1, description="BM25 hard negatives per positive")
     seed: int | None = Field(None, description="training seed (default: the pipeline seed)")
 
@@ -57,7 +60,7 @@ class KNRMParams(LearnedParams):
 
 def _overrides(p: LearnedParams, ctx: StageContext, extra: tuple[str, ...] = ()) -> dict:
     out = {"seed": p.seed if p.seed is not None else ctx.seed}
-    for key in ("epochs", "max_queries", *extra):
+    for key in ("epochs", "max_queries", "max_pos_per_query", *extra):
         if getattr(p, key, None) is not None:
             out[key] = getattr(p, key)
     return out

@@ -53,7 +53,7 @@ from irrobust.rankers.cross_encoder import (
     base_model_path,
     base_vocab_hash,
 )
-from irrobust.rankers.rerank import ScoringReranker, as_docstore
+from irrobust.rankers.rerank import TrainedReranker, as_docstore
 from irrobust.rankers.scoring import torch_threads
 from irrobust.rankers.training import (
     NegativesConfig,
@@ -392,7 +392,7 @@ class KNRMScorer:
         return self.score([p[0] for p in pairs], [p[1] for p in pairs])
 
 
-class KNRMReranker(ScoringReranker):
+class KNRMReranker(TrainedReranker):
     """Reranking stage with KNRM; scores the ``text`` column when present, else looks texts up in ``docs``.
 
     Example:
@@ -413,28 +413,6 @@ class KNRMReranker(ScoringReranker):
         self.docs = as_docstore(docs)
         self.name = f"KNRM({self.manifest.get('name')})"
 
-    @classmethod
-    def from_dataset(
-        cls,
-        dataset: Any,
-        name: str = DEFAULT_NAME,
-        docs: Any = None,
-        train: bool = False,
-        config: KNRMConfig | None = None,
-        **kwargs: Any,
-    ) -> KNRMReranker:
-        """The KNRM reranker trained on ``dataset`` under ``name``; trains it first if ``train``.
-
-        Example:
-            >>> KNRMReranker.from_dataset("beir/scifact/train", train=True)   # doctest: +SKIP
-        """
-        path = train_knrm(dataset, name=name, config=config) if train else load_knrm(dataset, name=name)
-        return cls(path, docs=docs, verify=False, **kwargs)
-
-    def spec(self) -> dict[str, Any]:
-        return {
-            "type": "KNRMReranker",
-            "model": self.manifest.get("name"),
-            "dataset": self.manifest.get("dataset"),
-            "weights_sha256": self.manifest.get("files", {}).get("model.safetensors"),
-        }
+    default_name = DEFAULT_NAME
+    train_model = staticmethod(train_knrm)
+    load_model = staticmethod(load_knrm)

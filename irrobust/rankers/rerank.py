@@ -75,3 +75,64 @@ class ScoringReranker(Transformer):
         texts = rerank_texts(table, self.docs, repr(self))
         scores = np.asarray(self.scorer.score(table["query"].astype(str).tolist(), texts), dtype=np.float64)
         return add_ranks(table.assign(score=scores))
+
+
+class TrainedReranker(ScoringReranker):
+    """Base of rerankers whose model directory irrobust trains: one ``from_dataset`` and one ``spec``.
+
+    Subclasses set ``default_name`` and the two functions ``train_model(dataset, name=, config=) -> Path``
+    and ``load_model(dataset, name=) -> Path`` (validated directory), and take ``(path, docs=, verify=, ...)``
+    in their constructor; ``manifest`` is the model directory's manifest.
+
+    Example:
+        >>> from irrobust.rankers.knrm import KNRMReranker
+        >>> issubclass(KNRMReranker, TrainedReranker)
+        True
+    """
+
+    default_name: str = ""
+    manifest: dict[str, Any] = {}
+
+    @staticmethod
+    def train_model(dataset: Any, name: str, config: Any = None) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @staticmethod
+    def load_model(dataset: Any, name: str) -> Any:  # pragma: no cover - overridden
+        raise NotImplementedError
+
+    @classmethod
+    def from_dataset(
+        cls, dataset: Any, name: str | None = None, docs: Any = None, train: bool = False, config: Any = None,
+        **kwargs: Any,
+    ) -> TrainedReranker:  # fmt: skip
+        """The reranker trained on ``dataset`` (a training split) under ``name``; train it first if ``train``.
+
+        Training reuses a still-valid model directory; loading validates it (missing, foreign dataset or
+        tokenizer, corrupted files → :class:`ModelError`).
+
+        Example:
+            >>> from irrobust.rankers.knrm import KNRMReranker
+            >>> KNRMReranker.from_dataset("beir/scifact/train", train=True)   # doctest: +SKIP
+        """
+        name = name or cls.default_name
+        path = cls.train_model(dataset, name=name, config=config) if train else cls.load_model(dataset, name=name)
+        return cls(path, docs=docs, verify=False, **kwargs)
+
+    def extra_spec(self) -> dict[str, Any]:
+        """Settings that change the scores beyond the weights (added to :meth:`spec`).
+
+        Example:
+            >>> TrainedReranker.extra_spec(None)
+            {}
+        """
+        return {}
+
+    def spec(self) -> dict[str, Any]:
+        return {
+            "type": type(self).__name__,
+            "model": self.manifest.get("name"),
+            "dataset": self.manifest.get("dataset"),
+            "weights_sha256": self.manifest.get("files", {}).get("model.safetensors"),
+            **self.extra_spec(),
+        }
