@@ -5,6 +5,8 @@
 * Offline flags for Hugging Face libraries (nothing is ever fetched from a model hub).
 * ``TOKENIZERS_PARALLELISM=false`` to avoid fork warnings.
 * ``MPLCONFIGDIR`` in the workspace, so matplotlib never writes into ``$HOME``.
+* The JVM's fatal-error log (``hs_err_pid*.log``, written when a run is killed while Lucene works)
+  goes to ``<home>/.cache/jvm`` instead of the current directory.
 
 Example:
     >>> import os, irrobust._bootstrap as b
@@ -14,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -34,9 +37,23 @@ def configure() -> None:
     os.environ.setdefault("TQDM_MININTERVAL", "1")
     # matplotlib's font cache goes to the workspace, not to $HOME
     os.environ.setdefault("MPLCONFIGDIR", str(paths.home() / ".cache" / "matplotlib"))
+    _jvm_options()
     if "ir_datasets" in sys.modules:
         # ir_datasets computed its dataset paths at import; they follow the env var it saw then.
         return
+
+
+def _jvm_options() -> None:
+    if "jnius" in sys.modules:  # the JVM is already up: options can no longer change
+        return
+    try:
+        import jnius_config
+    except ImportError:  # pragma: no cover - pyserini not installed
+        return
+    option = f"-XX:ErrorFile={paths.home() / '.cache' / 'jvm' / 'hs_err_pid%p.log'}"
+    if option not in jnius_config.get_options():
+        with contextlib.suppress(ValueError):  # the VM was started by someone else
+            jnius_config.add_options(option)
 
 
 configure()

@@ -33,3 +33,14 @@ def _umask() -> int:
     mask = os.umask(0)
     os.umask(mask)
     return mask
+
+
+def test_jvm_fatal_error_log_goes_to_the_workspace_not_the_cwd():
+    """A run killed while Lucene works makes the JVM write hs_err_pid*.log: it must not land in the CWD."""
+    import jnius_config
+
+    import irrobust  # noqa: F401  (configures the JVM options at import)
+    from irrobust import paths
+
+    options = [o for o in jnius_config.get_options() if o.startswith("-XX:ErrorFile=")]
+    assert options == [f"-XX:ErrorFile={paths.home() / '.cache' / 'jvm' / 'hs_err_pid%p.log'}"]
