@@ -41,6 +41,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from irrobust.errors import ConfigError
 from irrobust.evaluate.measures import parse_measure
 from irrobust.evaluate.significance import CORRECTIONS, TESTS
+from irrobust.pipeline.attack_config import AttacksTask, check_attacks
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+>%@=-]*$"
 
@@ -139,6 +140,7 @@ class Tasks(Strict):
     variance: VarianceTask | None = None
     shifts: ShiftsTask | None = None
     transfer: TransferTask | None = None
+    attacks: AttacksTask | None = None  # tasks 4-5 (irrobust.pipeline.attack_config)
 
 
 class RetrievalPipeline(Strict):
@@ -155,6 +157,8 @@ class RetrievalPipeline(Strict):
     systems: list[SystemSpec] = Field(min_length=1)
     tasks: Tasks = Field(default_factory=Tasks)
     robustness_measure: str | None = Field(None, description="measure robustness statistics use (default: first)")
+    max_queries: int | None = Field(None, ge=1, description="evaluate a seeded sample of this many queries per "
+                                    "dataset (quick runs; default: all)")  # fmt: skip
 
     @field_validator("measures")
     @classmethod
@@ -374,6 +378,7 @@ def parse_pipeline(data: dict[str, Any], source: str = "<pipeline>"):
         _check_components(cfg, source)
         _check_datasets(cfg, source)
         _check_tasks(cfg, source)
+        check_attacks(cfg, source)
     return cfg
 
 

@@ -210,21 +210,33 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
 
     ev = _Evaluator(cfg, rd, progress)
     shift_stats: list[dict[str, Any]] = []
+    attack_outs: list[dict[str, Any]] = []
     for ds_id in cfg.datasets:
         ds = dataset(ds_id)
         ds.validate()
         built = ev.build(ds)
-        ev.evaluate(ds, built, ds.queries, "effectiveness", "clean")
+        queries = ds.queries
+        if cfg.max_queries is not None:  # a seeded sample (quick runs)
+            from irrobust.rankers.training import select_queries
+
+            queries = select_queries(ds.queries, cfg.max_queries, cfg.seed)
+        ev.evaluate(ds, built, queries, "effectiveness", "clean")
         for item in cfg.tasks.shifts.items if cfg.tasks.shifts else []:
             label = item.label or item.shift
             shift = make_shift(item.shift, **{"seed": cfg.seed, **item.params, "name": label})
-            variants = shift(ds.queries)
+            variants = shift(queries)
             shift_stats.append({"dataset": ds_id, "condition": label, "shift": item.shift, "queries": len(variants),
                                 "changed": int(variants["changed"].sum()),
                                 "fallbacks": int((variants["fallback"] != "").sum())})  # fmt: skip
             atomic_write_text(rd.file(f"queries/{slug(ds_id)}/{slug(label)}.tsv"),
                               variants.to_csv(sep="\t", index=False))  # fmt: skip
             ev.evaluate(ds, built, variants, "query-shift", label)
+        if cfg.tasks.attacks is not None:  # tasks 4-5 (irrobust.pipeline.attack_task)
+            from irrobust.pipeline.attack_task import run_attack_task
+
+            attack_outs.append(run_attack_task(cfg, ds, built, rd, progress=progress))
+            ev.tables.append(attack_outs[-1]["table"])
+            ev.timings.update(attack_outs[-1]["timings"])
     for source in cfg.datasets if cfg.tasks.transfer else []:
         for target in cfg.tasks.transfer.targets:
             if target == source:
@@ -248,6 +260,10 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
     atomic_write_text(rd.file("results.csv"), table.to_csv(index=False))
     atomic_write_json(rd.file("summary.json"), summarize(table).to_dict(orient="records"))
     atomic_write_text(rd.file("significance.csv"), comp.to_csv(index=False))
+    if attack_outs:
+        from irrobust.pipeline.attack_task import write_attack_outputs
+
+        write_attack_outputs(rd, attack_outs)
     families = {s.name: system_family(s) for s in cfg.systems}
     report = robustness_report(cfg, table, comp, pd.DataFrame(shift_stats), families, ev.timings, rd)
     atomic_write_text(rd.file("report.md"), report)
@@ -255,7 +271,7 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
 
     write_html_report(rd.file("report.html"), cfg.name, report)
     return {"datasets": ev.datasets, "indexes": ev.indexes, "timings": ev.timings, "families": families,
-            "shifts": shift_stats}  # fmt: skip
+            "shifts": shift_stats, "attacks_skipped": [s for o in attack_outs for s in o["skipped"]]}  # fmt: skip
 
 
 def _train_of(dataset_id: str) -> str:

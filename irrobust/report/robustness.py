@@ -209,6 +209,11 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
                 card.append(("T3 domain transfer", target, mean_drop, f"smallest relative drop of {measure}", True))
             out.append("\n\n".join(parts) + "\n")
 
+    from irrobust.report.attacks import attack_sections  # tasks 4-5
+
+    attack_parts, attack_card = attack_sections(table, families)
+    out.extend(attack_parts)
+    card.extend(attack_card)
     rows = scorecard_rows(card)
     if rows:
         lines = [[r["task"], r["dataset"], r["winner"], families.get(r["winner"], ""), f"{r['value']:.4f}",

@@ -1,0 +1,86 @@
+"""Targets of every ranker family score clean documents as the rankers do; target selection; cached target."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from irrobust.attacks import CachedTarget, UncachedTarget
+from irrobust.attacks.targets import select_targets
+from irrobust.attacks.victims import LexicalTarget, target_for_stage
+from irrobust.errors import ModelError
+
+
+def test_bm25_target_equals_pyserini_on_clean_documents(bm25_lists, scifact_index):
+    """The BM25 target (Lucene's formula in Python, index statistics) equals pyserini's scores within 1e-4."""
+    import irrobust as ir
+
+    target = target_for_stage(ir.BM25(scifact_index, k=100))
+    assert isinstance(target, LexicalTarget)
+    for lst in bm25_lists:
+        ours = target.score(lst["query"], lst["texts"])
+        assert np.max(np.abs(ours - lst["run_scores"])) < 1e-4
+
+
+def test_ql_target_equals_pyserini_on_clean_documents(scifact, scifact_index):
+    import irrobust as ir
+
+    queries = scifact.queries.sort_values("qid").head(2)
+    run = ir.QL(scifact_index, k=100)(queries)
+    target = target_for_stage(ir.QL(scifact_index, k=100))
+    for _, grp in run.groupby("qid"):
+        ours = target.score(grp["query"].iloc[0], scifact.docs.texts(grp["docno"].tolist()))
+        assert np.max(np.abs(ours - grp["score"].to_numpy())) < 1e-4
+
+
+def test_reranker_targets_match_their_rankers(bm25_lists, scifact, knrm_reranker):
+    """KNRM, LTR and dense-reranking targets give the stage's own scores of the clean texts."""
+    import pandas as pd
+
+    from irrobust.index.dense import dense_index
+    from irrobust.rankers.dense import DenseReranker, DenseRetriever
+
+    lst = bm25_lists[0]
+    table = pd.DataFrame({"qid": lst["qid"], "query": lst["query"], "docno": lst["docnos"][:20],
+                          "score": lst["run_scores"][:20], "rank": np.arange(1, 21)})
+    knrm_scores = knrm_reranker(table).set_index("docno")["score"]
+    ours = target_for_stage(knrm_reranker, threads=1).score(lst["query"], lst["texts"][:20])
+    assert np.allclose(ours, knrm_scores.loc[lst["docnos"][:20]].to_numpy(), atol=1e-6)
+    index = dense_index(scifact.collection, progress=False)
+    dense_scores = DenseReranker(index=index)(table).set_index("docno")["score"]  # stored corpus embeddings
+    ours = target_for_stage(DenseRetriever(index, k=100)).score(lst["query"], lst["texts"][:20])  # fresh encodings
+    assert np.allclose(ours, dense_scores.loc[lst["docnos"][:20]].to_numpy(), atol=1e-4)
+
+
+def test_rm3_and_unknown_stages_are_not_attackable(scifact_index):
+    import irrobust as ir
+
+    with pytest.raises(ModelError):
+        target_for_stage(ir.RM3(scifact_index, k=10))
+    with pytest.raises(ModelError):
+        target_for_stage(object())
+
+
+def test_cached_target_counts_and_caches(bm25_lists, scifact_index):
+    import irrobust as ir
+
+    lst = bm25_lists[0]
+    inner = target_for_stage(ir.BM25(scifact_index, k=100))
+    cached = CachedTarget(inner, batch_size=16)
+    first = cached.score(lst["query"], lst["texts"][:40])
+    assert (cached.calls, cached.requests, cached.batches) == (40, 40, 3)
+    again = cached.score(lst["query"], lst["texts"][:40] + lst["texts"][:5])
+    assert cached.calls == 40 and cached.requests == 85
+    assert np.array_equal(again[:40], first) and np.array_equal(again[40:], first[:5])
+    naive = UncachedTarget(inner)
+    assert np.array_equal(naive.score(lst["query"], lst["texts"][:5]), first[:5]) and naive.batches == 5
+
+
+def test_easy_and_hard_sets():
+    sel = select_targets(100, "42", seed=7, key="bm25")
+    assert sel["hard"] == [96, 97, 98, 99, 100]
+    assert [lo <= r <= lo + 9 for r, lo in zip(sel["easy"], (51, 61, 71, 81, 91), strict=True)] == [True] * 5
+    assert sel == select_targets(100, "42", seed=7, key="bm25")
+    draws = {tuple(select_targets(100, "42", seed=s, key="bm25")["easy"]) for s in range(10)}
+    assert len(draws) > 1  # the draw depends on the seed
+    assert select_targets(30, "1", seed=0)["easy"] == []
