@@ -276,6 +276,8 @@ class WordDoc:
         >>> d = WordDoc("IL-6 levels rose.")
         >>> d.words, d.n_words
         (['IL', 'levels', 'rose'], 4)
+        >>> WordDoc("rs2228145 allele").standalone
+        [False, True]
         >>> d.render({0: "il", 2: "Increased"})
         'IL-6 levels increased.'
     """
@@ -291,6 +293,9 @@ class WordDoc:
                 spans.append((pos, pos + len(part)))
             pos += len(part)
         self.spans: list[tuple[int, int]] = spans
+        #: the word is a whole token (no letter, digit or "_" glued to it, unlike "rs" in "rs2228145")
+        self.standalone: list[bool] = [(s == 0 or not _glued(text[s - 1])) and (e == len(text) or not _glued(text[e]))
+                                       for s, e in spans]  # fmt: skip
 
     def render(self, edits: dict[int, str]) -> str:
         """The text with ``edits`` (word index → new word) applied, keeping each word's capitalisation.
@@ -305,6 +310,10 @@ class WordDoc:
         for i, new in edits.items():
             parts[2 * i + 1] = match_case(self.words[i], new)
         return "".join(parts)
+
+
+def _glued(ch: str) -> bool:
+    return ch.isalnum() or ch == "_"
 
 
 def match_case(original: str, new: str) -> str:
@@ -345,7 +354,7 @@ class SynonymSwap:
 
 def eligible_positions(doc: WordDoc, query: str, constraints: Constraints, swap: SynonymSwap,
                        stopwords: frozenset[str]) -> list[int]:  # fmt: skip
-    """Word indices that may be substituted: not protected and with at least one table neighbour.
+    """Word indices that may be substituted: whole tokens, not protected, with at least one table neighbour.
 
     Example:
         >>> eligible_positions(WordDoc("the risk rose"), "rose", Constraints(), SynonymSwap({"risk": ["hazard"]}),
@@ -354,17 +363,23 @@ def eligible_positions(doc: WordDoc, query: str, constraints: Constraints, swap:
     """
     qterms = query_words(query)
     return [i for i, w in enumerate(doc.words)
-            if not constraints.protected(w, qterms, stopwords) and swap.candidates(w)]  # fmt: skip
+            if doc.standalone[i] and not constraints.protected(w, qterms, stopwords) and swap.candidates(w)]  # fmt: skip
 
 
 @dataclass
 class SearchOutcome:
-    """Result of a search: accepted edits, the final score and rank, and the target pairs it requested."""
+    """Result of a search: accepted edits, the final score and rank, and its target queries.
+
+    ``tried``: candidates a one-at-a-time search would have sent to the target (the query budget counts
+    these, so batching never changes the result); ``evaluated``: texts actually evaluated, speculative
+    ones included.
+    """
 
     edits: dict[int, str]
     score: float
     rank: int
     tried: int
+    evaluated: int = 0
 
 
 def greedy_search(doc: WordDoc, query: str, candidates: Sequence[tuple[int, str]], target: CachedTarget,
@@ -377,10 +392,13 @@ def greedy_search(doc: WordDoc, query: str, candidates: Sequence[tuple[int, str]
     when the goal's ``success_rank`` is reached. ``accept(text)`` is an extra check (e.g. a similarity
     floor) applied to an improving candidate before it is kept.
 
-    Candidates are evaluated *speculatively* in chunks of ``batch_size`` against the current document:
-    the first improving one in a chunk is kept and the rest of the chunk is re-evaluated against the new
-    document, so the accepted edits are exactly those of one-at-a-time evaluation, with fewer, larger
-    model calls (wasted evaluations count as tried).
+    Candidates are evaluated *speculatively* in chunks against the current document: the first improving
+    one in a chunk is kept and the rest of the chunk is re-evaluated against the new document, so the
+    accepted edits are exactly those of one-at-a-time evaluation, with fewer, larger model calls. The chunk
+    starts at 1 candidate, doubles after every fully rejected chunk up to ``batch_size`` and falls back to 1
+    after an acceptance, so runs of rejections are batched while little work is wasted after an
+    acceptance. ``tried`` (and the query budget) counts what one-at-a-time evaluation would spend;
+    ``evaluated`` the texts actually scored.
 
     Example:
         >>> class Count:
@@ -392,12 +410,12 @@ def greedy_search(doc: WordDoc, query: str, candidates: Sequence[tuple[int, str]
     """
     edits: dict[int, str] = {}
     best_score, best_rank = float(clean_score), goal.rank(clean_score)
-    i, tried = 0, 0
+    i, tried, evaluated, size = 0, 0, 0, 1
     n = len(candidates)
     while i < n and len(edits) < budget and tried < query_budget and not goal.reached(best_rank):
         chunk: list[tuple[int, int, str]] = []
         j = i
-        while j < n and len(chunk) < min(batch_size, query_budget - tried):
+        while j < n and len(chunk) < min(size, batch_size, query_budget - tried):
             pos, word = candidates[j]
             if pos not in edits:
                 chunk.append((j, pos, word))
@@ -406,17 +424,18 @@ def greedy_search(doc: WordDoc, query: str, candidates: Sequence[tuple[int, str]
             break
         texts = [doc.render({**edits, pos: word}) for _, pos, word in chunk]
         scores = target.score(query, texts)
-        tried += len(chunk)
-        nxt = j
-        for (idx, pos, word), text, s in zip(chunk, texts, scores, strict=True):
+        evaluated += len(chunk)
+        nxt, size, used = j, size * 2, len(chunk)
+        for k, ((idx, pos, word), text, s) in enumerate(zip(chunk, texts, scores, strict=True)):
             r = goal.rank(float(s))
             if r < best_rank and (accept is None or accept(text)):
                 edits[pos] = word
                 best_score, best_rank = float(s), r
-                nxt = idx + 1
+                nxt, size, used = idx + 1, 1, k + 1
                 break
+        tried += used  # what one-at-a-time evaluation would have spent: the budget and the reported count
         i = nxt
-    return SearchOutcome(edits, best_score, best_rank, tried)
+    return SearchOutcome(edits, best_score, best_rank, tried, evaluated)
 
 
 @dataclass
@@ -518,6 +537,8 @@ def check_attacked(original: str, result: AttackResult, query: str, constraints:
                 problems.append(f"substitution at word {i} outside the document")
                 continue
             old = doc.words[i]
+            if not doc.standalone[i]:
+                problems.append(f"substitution inside a token ({old!r} at word {i})")
             if new.lower() == old.lower():
                 problems.append(f"word {i} ({old!r}) 'substituted' by itself")
             if table is not None and new.lower() not in table.get(old.lower(), []):

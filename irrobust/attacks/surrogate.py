@@ -125,7 +125,7 @@ class EmbeddingModel:
         return torch.tanh(m.dense(soft_tf.sum(1))).squeeze(-1)
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        """Scores of texts (the :class:`~irrobust.attacks.base.Target` protocol; unbatched, for small lists).
+        """Scores of texts (the :class:`~irrobust.attacks.base.Target` protocol), length-sorted batches of 64.
 
         Example:
             >>> wb.score("q", ["a", "b"]).shape   # doctest: +SKIP
@@ -133,11 +133,18 @@ class EmbeddingModel:
         """
         import torch
 
+        from irrobust.rankers.knrm import _pad
+
         q = self.query_tokens(query)
+        docs = [self.doc_tokens(t)[0] for t in texts]
         out = np.empty(len(texts), dtype=np.float64)
+        order = np.argsort([-len(d) for d in docs], kind="stable")
         with torch.no_grad():
-            for i, t in enumerate(texts):
-                out[i] = float(self.score_embeds(q, self.table[self.doc_tokens(t)[0]])[0])
+            for s in range(0, len(order), 64):
+                b = order[s : s + 64]
+                qs, qm = _pad([q] * len(b))
+                ds, dm = _pad([docs[i] for i in b])
+                out[b] = self.module(qs, qm, ds, dm).double().numpy()
         return out
 
     def hinge_grad(self, query: str, text: str, other_scores: np.ndarray,

@@ -43,10 +43,20 @@ def bm25_lists(scifact, scifact_index):
 
 
 @pytest.fixture(scope="session")
-def knrm_reranker(scifact):
-    from irrobust.rankers.knrm import KNRMReranker
+def knrm_reranker(scifact, tmp_path_factory):
+    """The project's trained KNRM (whatever its training config); without one, a small KNRM trained in a temp dir.
 
-    return KNRMReranker.from_dataset("beir/scifact/train", docs=scifact.docs, train=True)
+    Never (re)trains the shared model directory: that belongs to the pipelines' configuration.
+    """
+    from irrobust.errors import ModelError
+    from irrobust.rankers.knrm import KNRMConfig, KNRMReranker, train_knrm
+
+    try:
+        return KNRMReranker.from_dataset("beir/scifact/train", docs=scifact.docs, train=False)
+    except ModelError:
+        path = train_knrm("beir/scifact/train", config=KNRMConfig(max_queries=60, epochs=1, threads=1),
+                          directory=tmp_path_factory.mktemp("knrm") / "knrm-small", progress=False)
+        return KNRMReranker(path, docs=scifact.docs)
 
 
 @pytest.fixture(scope="session")

@@ -84,3 +84,30 @@ def test_easy_and_hard_sets():
     draws = {tuple(select_targets(100, "42", seed=s, key="bm25")["easy"]) for s in range(10)}
     assert len(draws) > 1  # the draw depends on the seed
     assert select_targets(30, "1", seed=0)["easy"] == []
+
+
+def test_ltr_and_cross_encoder_targets(bm25_lists, scifact, scifact_index):
+    """LTR (features recomputed from the text) and the cross-encoder are attackable and agree with their stages."""
+    import pandas as pd
+    from scipy.stats import spearmanr
+
+    from irrobust.errors import ModelError
+    from irrobust.rankers.cross_encoder import CrossEncoderReranker
+    from irrobust.rankers.ltr import LTRReranker, train_ltr
+
+    lst = bm25_lists[1]
+    n = 12
+    table = pd.DataFrame({"qid": lst["qid"], "query": lst["query"], "docno": lst["docnos"][:n],
+                          "score": lst["run_scores"][:n], "rank": np.arange(1, n + 1)})
+    try:
+        ltr = LTRReranker(train_ltr("beir/scifact/train", fit=False, seed=42), index=scifact_index)
+        ce = CrossEncoderReranker.from_dataset("beir/scifact/train", docs=scifact.docs)
+    except ModelError as exc:
+        pytest.skip(f"no trained LTR / cross-encoder model: {exc}")
+    ltr_stage = ltr(table).set_index("docno")["score"].loc[lst["docnos"][:n]].to_numpy()
+    ltr_target = target_for_stage(ltr).score(lst["query"], lst["texts"][:n])
+    # the stage uses stored corpus embeddings for the dense feature, the target fresh encodings of the text
+    assert spearmanr(ltr_stage, ltr_target).statistic > 0.95
+    ce_stage = ce(table).set_index("docno")["score"].loc[lst["docnos"][:n]].to_numpy()
+    ce_target = target_for_stage(ce, threads=1).score(lst["query"], lst["texts"][:n])
+    assert np.allclose(ce_stage, ce_target, atol=1e-5)
