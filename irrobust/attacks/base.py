@@ -55,7 +55,9 @@ class Target(Protocol):
         True
     """
 
-    def score(self, query: str, texts: list[str]) -> np.ndarray: ...
+    def score(self, query: str, texts: list[str]) -> np.ndarray:
+        """One score per text, higher is better (see the class example)."""
+        ...
 
 
 class CachedTarget:
@@ -373,6 +375,10 @@ class SearchOutcome:
     ``tried``: candidates a one-at-a-time search would have sent to the target (the query budget counts
     these, so batching never changes the result); ``evaluated``: texts actually evaluated, speculative
     ones included.
+
+    Example:
+        >>> SearchOutcome({}, 0.5, 7, 3).evaluated
+        0
     """
 
     edits: dict[int, str]
@@ -444,6 +450,10 @@ class AttackInput:
 
     ``list_texts`` / ``list_scores`` are the clean candidates of the list (the target included at
     ``target_index``), scored by the target model; ``seed`` seeds this document's randomness.
+
+    Example:
+        >>> AttackInput("1", "q", "d", "t", ["a", "d"], ["x", "t"], np.array([2.0, 1.0]), 1, 0).clean_score
+        1.0
     """
 
     qid: str
@@ -459,7 +469,7 @@ class AttackInput:
 
     @property
     def clean_score(self) -> float:
-        """The target document's clean score."""
+        """The target document's clean score (see the class example)."""
         return float(self.list_scores[self.target_index])
 
     def goal(self) -> RankGoal:
@@ -479,6 +489,10 @@ class AttackResult:
 
     ``edits`` counts edited words (substituted or inserted); ``substitutions`` maps word index → new word
     for substitution attacks (empty for insertions); ``inserted`` is the inserted text (spamming).
+
+    Example:
+        >>> AttackResult("t", 5, 3, 0.1, 0.2, 1, 10).rank_after
+        3
     """
 
     attacked: str

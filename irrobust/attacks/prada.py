@@ -50,7 +50,12 @@ from irrobust.errors import ConfigError
 
 
 class PRADAParams(SubstitutionParams):
-    """PRADA's parameters (``max_words`` is the paper's m: important words and accepted substitutions)."""
+    """PRADA's parameters (``max_words`` is the paper's m: important words and accepted substitutions).
+
+    Example:
+        >>> PRADAParams().pgd_iters
+        3
+    """
 
     pgd_iters: int = Field(3, ge=0)
     pgd_step: float = Field(1.5, ge=0, description="PGD step relative to the document embeddings' Frobenius norm")

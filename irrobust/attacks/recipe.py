@@ -34,7 +34,12 @@ from irrobust.errors import ConfigError
 
 
 class RecipeParams(BaseModel):
-    """Parameters shared by all recipes (strict: unknown keys are errors)."""
+    """Parameters shared by all recipes (strict: unknown keys are errors).
+
+    Example:
+        >>> RecipeParams().query_budget
+        200
+    """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -45,7 +50,12 @@ class RecipeParams(BaseModel):
 
 
 class SubstitutionParams(RecipeParams):
-    """Parameters of word-substitution recipes."""
+    """Parameters of word-substitution recipes.
+
+    Example:
+        >>> SubstitutionParams().protect_query_terms
+        True
+    """
 
     protect_stopwords: bool = True
     protect_query_terms: bool = True
@@ -59,6 +69,10 @@ class AttackContext:
     ``similarity(a, b)`` is the MiniLM cosine; ``index`` the collection's Lucene index (TF-IDF);
     ``whitebox`` an :class:`~irrobust.attacks.surrogate.EmbeddingModel` of the target when it is
     differentiable; ``surrogate`` PRADA's surrogate for the current system.
+
+    Example:
+        >>> AttackContext(SynonymSwap({})).batch_size
+        8
     """
 
     swap: SynonymSwap
@@ -105,7 +119,11 @@ class Recipe:
                            min_similarity=getattr(p, "min_similarity", None))  # fmt: skip
 
     def attack(self, inp: AttackInput, target: CachedTarget, ctx: AttackContext) -> AttackResult:
-        """Attack one document (implemented by subclasses)."""
+        """Attack one document (implemented by subclasses).
+
+        Example:
+            >>> make_attack("random").attack(inp, CachedTarget(target), ctx)   # doctest: +SKIP
+        """
         raise NotImplementedError
 
     def spec(self) -> dict[str, Any]:

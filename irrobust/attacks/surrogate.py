@@ -74,7 +74,12 @@ class EmbeddingModel:
 
     @property
     def table(self) -> Any:
-        """The word-piece embedding matrix (vocab × dim), detached."""
+        """The word-piece embedding matrix (vocab × dim), detached.
+
+        Example:
+            >>> wb.table.shape   # doctest: +SKIP
+            torch.Size([30522, 384])
+        """
         return self.module.embedding.weight.detach()
 
     def _ids(self, text: str, limit: int) -> tuple[list[int], list[tuple[int, int]]]:

@@ -90,7 +90,12 @@ def insertion_result(inp: AttackInput, variants: list[tuple[str, str]], target: 
 
 
 class SpamParams(RecipeParams):
-    """Term-spamming budget (``max_words`` inserted words)."""
+    """Term-spamming budget (``max_words`` inserted words).
+
+    Example:
+        >>> SpamParams().max_words
+        10
+    """
 
 
 @register_attack
@@ -126,7 +131,12 @@ class QueryStuffing(Recipe):
 
 
 class InjectionParams(RecipeParams):
-    """Sentence-injection parameters."""
+    """Sentence-injection parameters.
+
+    Example:
+        >>> InjectionParams().max_words
+        20
+    """
 
     max_words: int | None = Field(20, ge=1, description="edit budget in words (a sentence, cut to it)")
     source_top: int = Field(5, ge=1, description="take sentences from the top this many documents of the list")

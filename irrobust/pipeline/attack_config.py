@@ -34,7 +34,12 @@ class _Strict(BaseModel):
 
 
 class AttackItem(_Strict):
-    """One attack: a registered recipe, its parameters, and a label naming the condition (default: the recipe)."""
+    """One attack: a registered recipe, its parameters, and a label naming the condition (default: the recipe).
+
+    Example:
+        >>> AttackItem(attack="prada").label is None
+        True
+    """
 
     attack: str
     params: dict[str, Any] = Field(default_factory=dict)
@@ -42,7 +47,12 @@ class AttackItem(_Strict):
 
 
 class AttackTargets(_Strict):
-    """Which documents of each query's ranked list are attacked."""
+    """Which documents of each query's ranked list are attacked.
+
+    Example:
+        >>> AttackTargets().sets
+        ['easy', 'hard']
+    """
 
     depth: int = Field(100, ge=2, description="length of the ranked list (top-depth of the attacked system)")
     sets: list[Literal["easy", "hard"]] = Field(default_factory=lambda: ["easy", "hard"], min_length=1)
@@ -60,7 +70,12 @@ class AttackTargets(_Strict):
 
 
 class SurrogateSpec(_Strict):
-    """PRADA's surrogate (a KNRM trained by pseudo relevance feedback on the target's lists)."""
+    """PRADA's surrogate (a KNRM trained by pseudo relevance feedback on the target's lists).
+
+    Example:
+        >>> SurrogateSpec().n_pos
+        5
+    """
 
     epochs: int = Field(3, ge=1)
     n_pos: int = Field(5, ge=1, description="top documents of each list treated as pseudo-relevant")
@@ -69,7 +84,12 @@ class SurrogateSpec(_Strict):
 
 
 class AttacksTask(_Strict):
-    """Tasks 4–5, adversarial documents: word-substitution attacks and term spamming against each system."""
+    """Tasks 4–5, adversarial documents: word-substitution attacks and term spamming against each system.
+
+    Example:
+        >>> AttacksTask(items=[{"attack": "prada"}]).max_queries
+        10
+    """
 
     items: list[AttackItem] = Field(min_length=1)
     systems: list[str] | None = Field(None, description="systems to attack (default: all but fusions)")
