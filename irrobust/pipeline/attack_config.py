@@ -56,7 +56,7 @@ class AttackTargets(_Strict):
 
     depth: int = Field(100, ge=2, description="length of the ranked list (top-depth of the attacked system)")
     sets: list[Literal["easy", "hard"]] = Field(default_factory=lambda: ["easy", "hard"], min_length=1)
-    buckets: list[tuple[int, int]] = Field(default_factory=lambda: [list(b) for b in DEFAULT_BUCKETS],
+    buckets: list[tuple[int, int]] = Field(default_factory=lambda: list(DEFAULT_BUCKETS),
                                            description="rank ranges of the easy set, one draw per range")  # fmt: skip
     per_bucket: int = Field(1, ge=1)
     hard: int = Field(5, ge=1, description="the hard set: this many last documents of the list")

@@ -1,0 +1,54 @@
+"""``tasks.attacks`` in pipeline files: strict validation with key paths, and the report section."""
+
+from __future__ import annotations
+
+import pandas as pd
+import pytest
+
+from irrobust.errors import ConfigError
+from irrobust.pipeline.config import parse_pipeline
+
+BASE = {"name": "a", "datasets": ["beir/scifact/test"],
+        "systems": [{"name": "bm25", "stages": [{"ranker": "bm25"}]}, {"name": "ql", "stages": [{"ranker": "ql"}]},
+                    {"name": "fused", "fuse": {"systems": ["bm25", "ql"]}}]}
+
+
+def _cfg(attacks):
+    return parse_pipeline({**BASE, "tasks": {"attacks": attacks}}, "p.yaml")
+
+
+def test_valid_attack_config(seed):
+    cfg = _cfg({"items": [{"attack": "prada", "params": {"max_words": 5}}, {"attack": "query_stuffing"}]})
+    assert [i.attack for i in cfg.tasks.attacks.items] == ["prada", "query_stuffing"]
+    from irrobust.pipeline.attack_task import attacked_systems
+
+    assert attacked_systems(cfg) == ["bm25", "ql"]  # fusions are not attacked
+
+
+@pytest.mark.parametrize("attacks,where,text", [
+    ({"items": [{"attack": "pradda"}]}, "tasks.attacks.items[0]", "unknown attack 'pradda'"),
+    ({"items": [{"attack": "prada", "params": {"max_wrds": 3}}]}, "tasks.attacks.items[0].params", "max_wrds"),
+    ({"items": [{"attack": "random"}, {"attack": "random"}]}, "tasks.attacks.items[1].label", "used twice"),
+    ({"items": [{"attack": "random"}], "systems": ["fused"]}, "tasks.attacks.systems[0]", "fusion"),
+    ({"items": [{"attack": "random"}], "systems": ["nope"]}, "tasks.attacks.systems[0]", "not a system"),
+    ({"items": [{"attack": "random"}], "targets": {"sets": ["medium"]}}, "tasks.attacks.targets.sets", "easy"),
+])  # fmt: skip
+def test_attack_config_errors_name_the_key(attacks, where, text, seed):
+    with pytest.raises(ConfigError) as err:
+        _cfg(attacks)
+    assert where in str(err.value.where) and text in str(err.value)
+
+
+def test_report_section_and_scorecard():
+    from irrobust.report.attacks import attack_sections
+
+    rows = []
+    for system, sr in (("bm25", 0.2), ("knrm", 0.8)):
+        for qid in ("1", "2"):
+            rows += [("d", system, "ranking-attack", "prada/easy", qid, "success", sr),
+                     ("d", system, "term-spamming", "query_stuffing/hard", qid, "success", 1.0)]
+    parts, card = attack_sections(pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid",
+                                                             "measure", "value"]), {"bm25": "lexical"})
+    assert len(parts) == 2 and "| prada/easy | knrm |  | 80.0% |" in parts[0]
+    assert card[0][0] == "T4 word-substitution attacks"
+    assert card[0][2].sort_values("value").iloc[0].system == "bm25"
