@@ -78,7 +78,11 @@ def margins(n: np.ndarray, var: np.ndarray, exact: np.ndarray, a: float, bound: 
     """
     if bound not in BOUNDS:
         raise ConfigError(f"unknown bound {bound!r}; choose one of {list(BOUNDS)}", where="certify.bound")
-    eps = hoeffding_margin(n, a) if bound == "hoeffding" else np.minimum(bernstein_margin(n, var, a), hoeffding_margin(n, a))
+    eps = (
+        hoeffding_margin(n, a)
+        if bound == "hoeffding"
+        else np.minimum(bernstein_margin(n, var, a), hoeffding_margin(n, a))
+    )
     return np.where(np.asarray(exact, dtype=bool), 0.0, eps)
 
 

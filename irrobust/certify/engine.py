@@ -187,14 +187,21 @@ def certify_list(
         todo = [i for i in range(m) if not exact[i] or st.n[i] == 0]
         if todo:
             sub = [texts[i] for i in todo]
-            scores = smoother.sample_scores(query, sub, done, target) if done else smoother.sample_scores(query, sub, 0, target)
+            scores = (
+                smoother.sample_scores(query, sub, done, target)
+                if done
+                else smoother.sample_scores(query, sub, 0, target)
+            )
             for i, s in zip(todo, scores, strict=True):
                 st.add(i, s)
         done, rounds = target, rounds + 1
         if cfg.adaptive and target < cfg.n_samples:
             ok = all(
-                all(settled(st.mean, deltas[budget_label(r)], st.n, st.var, cfg.ks, cfg.adaptive_bound, level,
-                            exact).values())  # fmt: skip
+                all(
+                    settled(
+                        st.mean, deltas[budget_label(r)], st.n, st.var, cfg.ks, cfg.adaptive_bound, level, exact
+                    ).values()
+                )  # fmt: skip
                 for r in cfg.budgets
             )
             if ok:
@@ -266,4 +273,34 @@ class CheckpointStore:
         atomic_write_json(self._path(qid), {"key": self.key, "result": result})
 
 
-__all__ = ["CertifyConfig", "CheckpointStore", "budget_label", "certify_list", "decision_key"]
+def certify_lists(
+    smoother: SmoothedRanker,
+    sets: PerturbationSets,
+    cfg: CertifyConfig,
+    lists: Sequence[dict[str, Any]],
+    store: CheckpointStore | None = None,
+    hook: Any = None,
+) -> list[dict[str, Any]]:
+    """Certify many lists (``{"qid", "query", "docnos", "texts", "scores"}``), reusing checkpoints of ``store``.
+
+    ``hook(result)`` is called after each query computed (not loaded) in this call.
+
+    Example:
+        >>> certify_lists(sm, sets, CertifyConfig(), lists, CheckpointStore(tmp, {"cfg": 1}))   # doctest: +SKIP
+    """
+    out = []
+    for lst in lists:
+        res = store.load(lst["qid"]) if store is not None else None
+        if res is None:
+            res = certify_list(
+                smoother, sets, cfg, lst["qid"], lst["query"], lst["docnos"], lst["texts"], lst["scores"]
+            )
+            if store is not None:
+                store.save(lst["qid"], res)
+            if hook is not None:
+                hook(res)
+        out.append(res)
+    return out
+
+
+__all__ = ["CertifyConfig", "CheckpointStore", "budget_label", "certify_list", "certify_lists", "decision_key"]

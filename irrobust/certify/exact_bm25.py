@@ -168,7 +168,11 @@ def max_score_under_attack(
     base_tf, base_len, opts = _options(scorer, sets, tokens, terms)
     clean = float(score(base_tf[None, :], np.array([base_len]))[0])
     r_max = len(tokens) if budget is None else int(budget)
-    pool = sorted((min(o[1] for o in op), i, min(op, key=lambda o: o[1])[2]) for i, op in opts if all((o[0] == 0).all() for o in op))
+    pool = sorted(
+        (min(o[1] for o in op), i, min(op, key=lambda o: o[1])[2])
+        for i, op in opts
+        if all((o[0] == 0).all() for o in op)
+    )
     pool = [p for p in pool if p[0] < 0]
     pool_ids = {p[1] for p in pool}
     mixed = [(i, op) for i, op in opts if i not in pool_ids]

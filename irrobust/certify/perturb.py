@@ -237,8 +237,13 @@ class PerturbationSets:
 
             dataset = load_dataset(dataset)
         counts = corpus_word_counts(text for _, text in dataset.docs.iter())
-        return cls(table if table is not None else load_counterfitted(), counts, min_freq=min_freq, max_set=max_set,
-                   graph=graph)
+        return cls(
+            table if table is not None else load_counterfitted(),
+            counts,
+            min_freq=min_freq,
+            max_set=max_set,
+            graph=graph,
+        )
 
     # -- lookups -------------------------------------------------------------------------------
 

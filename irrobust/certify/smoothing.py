@@ -294,7 +294,9 @@ class LuceneSampleScorer:
             loc = local[mat]
             tf = np.rint(tf_tab[loc].sum(axis=1)).astype(np.int64)
             lengths = np.rint(len_tab[loc].sum(axis=1)).astype(np.int64)
-            out.append(self.scorer._score(query, tf, encode_lengths(lengths), terms, boosts, self.params).astype(np.float64))
+            out.append(
+                self.scorer._score(query, tf, encode_lengths(lengths), terms, boosts, self.params).astype(np.float64)
+            )
         return out
 
     def score_samples(self, query: str, pool: StringPool, samples: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -437,7 +439,9 @@ class SmoothedRanker:
             self._docs.move_to_end(text)
         return hit
 
-    def sample_scores(self, query: str, texts: Sequence[str], start: int = 0, stop: int | None = None) -> list[np.ndarray]:
+    def sample_scores(
+        self, query: str, texts: Sequence[str], start: int = 0, stop: int | None = None
+    ) -> list[np.ndarray]:
         """Bounded scores of copies ``start..stop-1`` of each text (one array per text; one value if exact).
 
         Example:

@@ -33,7 +33,9 @@ def _unwrap(stage: Any) -> Any:
     return stage
 
 
-def calibration_scores(target: Any, train_dataset: Any, n_queries: int = 20, depth: int = 20, seed: int = 0) -> np.ndarray:
+def calibration_scores(
+    target: Any, train_dataset: Any, n_queries: int = 20, depth: int = 20, seed: int = 0
+) -> np.ndarray:
     """Raw scores of ``target`` on the BM25 top-``depth`` candidates of ``n_queries`` seeded training queries.
 
     Example:
@@ -49,7 +51,7 @@ def calibration_scores(target: Any, train_dataset: Any, n_queries: int = 20, dep
     queries = select_queries(ds.queries, n_queries, seed)
     run = BM25(lucene_index(ds, progress=False), k=depth)(queries)
     out = []
-    for qid, grp in run.groupby("qid", sort=True):
+    for _qid, grp in run.groupby("qid", sort=True):
         texts = ds.docs.texts(grp["docno"].astype(str).tolist())
         out.append(np.asarray(target.score(str(grp["query"].iloc[0]), texts), dtype=np.float64))
     if not out:
@@ -57,7 +59,7 @@ def calibration_scores(target: Any, train_dataset: Any, n_queries: int = 20, dep
     return np.concatenate(out)
 
 
-def sample_scorer_for_stage(stage: Any, train_dataset: Any, seed: int = 0, n_queries: int = 20, depth: int = 20,
+def sample_scorer_for_stage(stage: Any, train_dataset: Any, seed: int = 0, n_queries: int = 20, depth: int = 10,
                             threads: int | None = 1) -> tuple[Any, Squash, str]:  # fmt: skip
     """The :class:`~irrobust.certify.smoothing.SampleScorer` of a system's last stage, its squashing and its kind.
 

@@ -42,6 +42,7 @@ from irrobust.errors import ConfigError
 from irrobust.evaluate.measures import parse_measure
 from irrobust.evaluate.significance import CORRECTIONS, TESTS
 from irrobust.pipeline.attack_config import AttacksTask, check_attacks
+from irrobust.pipeline.certify_config import CertifyTask, check_certify
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+>%@=-]*$"
 
@@ -141,6 +142,7 @@ class Tasks(Strict):
     shifts: ShiftsTask | None = None
     transfer: TransferTask | None = None
     attacks: AttacksTask | None = None  # tasks 4-5 (irrobust.pipeline.attack_config)
+    certify: CertifyTask | None = None  # CertDR certification (irrobust.pipeline.certify_config)
 
 
 class RetrievalPipeline(Strict):
@@ -379,6 +381,7 @@ def parse_pipeline(data: dict[str, Any], source: str = "<pipeline>"):
         _check_datasets(cfg, source)
         _check_tasks(cfg, source)
         check_attacks(cfg, source)
+        check_certify(cfg, source)
     return cfg
 
 

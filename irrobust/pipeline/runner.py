@@ -211,6 +211,7 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
     ev = _Evaluator(cfg, rd, progress)
     shift_stats: list[dict[str, Any]] = []
     attack_outs: list[dict[str, Any]] = []
+    certify_outs: list[dict[str, Any]] = []
     for ds_id in cfg.datasets:
         ds = dataset(ds_id)
         ds.validate()
@@ -237,6 +238,12 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
             attack_outs.append(run_attack_task(cfg, ds, built, rd, progress=progress))
             ev.tables.append(attack_outs[-1]["table"])
             ev.timings.update(attack_outs[-1]["timings"])
+        if cfg.tasks.certify is not None:  # CertDR certification (irrobust.pipeline.certify_task)
+            from irrobust.pipeline.certify_task import run_certify_task
+
+            certify_outs.append(run_certify_task(cfg, ds, built, rd, progress=progress))
+            ev.tables.append(certify_outs[-1]["table"])
+            ev.timings.update(certify_outs[-1]["timings"])
     for source in cfg.datasets if cfg.tasks.transfer else []:
         for target in cfg.tasks.transfer.targets:
             if target == source:
@@ -264,6 +271,10 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
         from irrobust.pipeline.attack_task import write_attack_outputs
 
         write_attack_outputs(rd, attack_outs)
+    if certify_outs:
+        from irrobust.pipeline.certify_task import write_certify_outputs
+
+        write_certify_outputs(rd, certify_outs)
     families = {s.name: system_family(s) for s in cfg.systems}
     report = robustness_report(cfg, table, comp, pd.DataFrame(shift_stats), families, ev.timings, rd)
     atomic_write_text(rd.file("report.md"), report)

@@ -214,6 +214,11 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
     attack_parts, attack_card = attack_sections(table, families)
     out.extend(attack_parts)
     card.extend(attack_card)
+    from irrobust.report.certify import certify_sections  # CertDR certification
+
+    certify_parts, certify_card = certify_sections(table, families)
+    out.extend(certify_parts)
+    card.extend(certify_card)
     rows = scorecard_rows(card)
     if rows:
         lines = [[r["task"], r["dataset"], r["winner"], families.get(r["winner"], ""), f"{r['value']:.4f}",

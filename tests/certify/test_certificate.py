@@ -20,7 +20,7 @@ from irrobust.errors import ConfigError
 def test_paper_margin_matches_the_code():
     # the paper's code: 2 * sqrt(ln(2/alpha) / (2N)) = 0.0859 for N = 1000, alpha = 0.05
     assert 2 * math.sqrt(math.log(2 / 0.05) / 2000) == pytest.approx(0.0859, abs=1e-4)
-    g = np.array([0.9, 0.8, 0.3]); d = np.array([0.0, 0.0, 0.0]); n = np.full(3, 1000)
+    g, d, n = np.array([0.9, 0.8, 0.3]), np.zeros(3), np.full(3, 1000)
     assert certify_query(g, d, n, np.zeros(3), ks=[1, 2], rule="paper") == {1: True, 2: True}
     g2 = np.array([0.9, 0.85, 0.3])  # gap 0.05 < 0.0859
     assert certify_query(g2, d, n, np.zeros(3), ks=[1], rule="paper") == {1: False}
@@ -30,7 +30,7 @@ def test_max_rule_is_never_looser_in_delta():
     rng = np.random.default_rng(0)
     for _ in range(200):
         m = 12
-        g = rng.random(m); d = rng.random(m) * 0.3; n = np.full(m, 10**6)
+        g, d, n = rng.random(m), rng.random(m) * 0.3, np.full(m, 10**6)
         tight = certify_query(g, d, n, np.zeros(m), rule="max", bound="hoeffding", alpha=0.05)
         # with negligible Monte Carlo error the "max" rule certifies iff the exact TV condition holds
         o = np.argsort(-g, kind="stable")
@@ -51,10 +51,12 @@ def test_bounds():
 
 
 def test_exact_documents_need_no_margin_and_errors():
-    g = np.array([0.6, 0.59]); d = np.zeros(2); n = np.array([1, 1])
+    g, d, n = np.array([0.6, 0.59]), np.zeros(2), np.array([1, 1])
     assert certify_query(g, d, n, np.zeros(2), ks=[1], exact=np.array([True, True])) == {1: True}
     assert certify_query(g, d, np.array([50, 50]), np.zeros(2), ks=[1]) == {1: False}
     with pytest.raises(ConfigError):
         certify_query(g, d, n, np.zeros(2), rule="nope")
-    assert settled(np.array([0.9, 0.1]), np.zeros(2), np.array([200, 200]), np.zeros(2), [1], "bernstein", 0.05) == {1: True}
+    assert settled(np.array([0.9, 0.1]), np.zeros(2), np.array([200, 200]), np.zeros(2), [1], "bernstein", 0.05) == {
+        1: True
+    }
     assert crq([{1: True}, {1: False}, {}], ks=[1, 5]) == {1: 0.5}

@@ -32,7 +32,9 @@ def _compare(fast, base, sets, query, texts, n=12):
 def test_lucene_fast_path_is_exact(sets, lists, lucene):
     qid, query, _, texts, _ = lists[0]
     sq = Squash("logistic", 5.0, 2.0)
-    assert _compare(LuceneSampleScorer(lucene, sq), TextSampleScorer(_Lucene(lucene), sq), sets, query, texts[:5]) < 1e-6
+    assert (
+        _compare(LuceneSampleScorer(lucene, sq), TextSampleScorer(_Lucene(lucene), sq), sets, query, texts[:5]) < 1e-6
+    )
     raw = LuceneSampleScorer(lucene, sq).raw_samples  # unperturbed copy equals Lucene's score of the text
     sm = SmoothedRanker(LuceneSampleScorer(lucene, sq), sets, n_samples=4, seed=0)
     d = sm.prepare(texts[0])
@@ -52,7 +54,9 @@ def test_knrm_fast_path_truncation(sets, knrm):
     # a long real-vocabulary text: word pieces beyond the model's document length are cut exactly
     words = [w for w in sets.words if len(sets.smoothing_set(w)) > 1][:400]
     text = " ".join(words)
-    assert _compare(KNRMSampleScorer(knrm), TextSampleScorer(knrm, Squash("tanh")), sets, "protein binding", [text]) < 1e-5
+    assert (
+        _compare(KNRMSampleScorer(knrm), TextSampleScorer(knrm, Squash("tanh")), sets, "protein binding", [text]) < 1e-5
+    )
 
 
 def test_seeded_and_prefix_consistent(sets, lists, lucene):

@@ -1,0 +1,210 @@
+"""The certification task of retrieval pipelines (``tasks.certify``): CertDR for every system, exact BM25 certificates.
+
+For each certified system: its top-``depth`` list per query (seeded query sample), the bounded base scorer of
+its last stage (:func:`irrobust.certify.targets.sample_scorer_for_stage`), the smoothed ranker, and the
+certificates of :mod:`irrobust.certify.engine` for every K, budget R and (rule, bound); BM25 systems also get
+the exact deterministic certificate (:mod:`irrobust.certify.exact_bm25`). Each query's result is checkpointed
+under ``certify/<dataset>/<system>/`` so a killed run resumes with identical results.
+
+Rows of the long results table:
+
+* task ``certify``: condition ``<rule>-<bound>-R<R>`` (or ``exact-R<R>``), measure ``CRQ@K``, value 0/1 per query;
+* task ``certify-clean``: condition ``base`` / ``smoothed``, measure nDCG@10 / RR@10 of the candidate list
+  ranked by the base scores / by ĝ.
+
+``certify/certificates.csv`` has one row per (system, query, rule, bound, R, K) with N, α, the per-round
+level, the samples used, the seed, M, the graph and the squashing.
+
+Example:
+    >>> out = run_certify_task(cfg, ds, built, rd)   # doctest: +SKIP
+    >>> sorted(out)                                   # doctest: +SKIP
+    ['details', 'skipped', 'table', 'timings']
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from irrobust.errors import ModelError
+
+CLEAN_MEASURES = ["nDCG@10", "RR@10"]
+
+
+def certified_systems(cfg: Any) -> list[str]:
+    """Systems the task certifies: the listed ones, else every non-fusion system.
+
+    Example:
+        >>> certified_systems(type("C", (), {"tasks": type("T", (), {"certify": type("A", (), {"systems": ["x"]})()})(),
+        ...                                  "systems": []})())
+        ['x']
+    """
+    task = cfg.tasks.certify
+    if task.systems:
+        return list(task.systems)
+    return [s.name for s in cfg.systems if getattr(s, "fuse", None) is None]
+
+
+def _lists(system: Any, queries: pd.DataFrame, ds: Any, depth: int) -> list[dict[str, Any]]:
+    run = system(queries)
+    out = []
+    for qid, query in zip(queries["qid"].astype(str), queries["query"].astype(str), strict=True):
+        top = run[run["qid"].astype(str) == qid].sort_values("rank", kind="mergesort").head(depth)
+        if len(top) < 2:
+            continue
+        docnos = top["docno"].astype(str).tolist()
+        out.append({"qid": qid, "query": query, "docnos": docnos, "texts": ds.docs.texts(docnos),
+                    "scores": top["score"].to_numpy(dtype=np.float64)})  # fmt: skip
+    return out
+
+
+def _exact_result(
+    scorer: Any, sets: Any, lst: dict[str, Any], budgets: list[int | None], ks: list[int]
+) -> dict[str, Any]:
+    from irrobust.certify.engine import budget_label
+    from irrobust.certify.exact_bm25 import certify_exact, max_score_under_attack
+
+    t0 = time.perf_counter()
+    clean = scorer.score_texts(lst["query"], lst["texts"]).astype(np.float64)
+    out: dict[str, Any] = {"qid": lst["qid"], "decisions": {}, "gain": {}, "relaxed": {}}
+    for r in budgets:
+        bounds = [max_score_under_attack(scorer, sets, lst["query"], t, budget=r) for t in lst["texts"]]
+        best = np.array([b.score for b in bounds])
+        label = budget_label(r)
+        out["decisions"][label] = {str(k): v for k, v in certify_exact(clean, best, ks).items()}
+        out["gain"][label] = [float(b.gain) for b in bounds]
+        out["relaxed"][label] = int(sum(not b.exact for b in bounds))
+    out["seconds"] = round(time.perf_counter() - t0, 3)
+    return out
+
+
+def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress: bool = True) -> dict[str, Any]:
+    """Run the certification task on one dataset; return ``{"table", "details", "skipped", "timings"}``.
+
+    Example:
+        >>> run_certify_task(cfg, ds, built, rd)["table"].task.unique()   # doctest: +SKIP
+        array(['certify', 'certify-clean'], dtype=object)
+    """
+    import torch
+
+    from irrobust.attacks.victims import last_stage
+    from irrobust.certify.certificate import crq
+    from irrobust.certify.engine import CertifyConfig, CheckpointStore, certify_lists
+    from irrobust.certify.perturb import PerturbationSets
+    from irrobust.certify.smoothing import LuceneSampleScorer, SmoothedRanker
+    from irrobust.certify.targets import sample_scorer_for_stage
+    from irrobust.data.dataset import train_split_of
+    from irrobust.evaluate.measures import per_query
+    from irrobust.pipeline.rundir import slug
+    from irrobust.pipeline.transformer import add_ranks
+    from irrobust.rankers.training import select_queries
+
+    task = cfg.tasks.certify
+    torch.set_num_threads(task.threads)
+    timings: dict[str, float] = {}
+    t0 = time.perf_counter()
+    sets = PerturbationSets.from_dataset(ds, min_freq=task.min_freq, max_set=task.max_set, graph=task.graph)
+    timings[f"{ds.id}/certify/perturbation-sets"] = round(time.perf_counter() - t0, 3)
+    queries = select_queries(ds.queries, task.max_queries, cfg.seed)
+    train = train_split_of(ds.id) or ds.id
+    rows: list[tuple[Any, ...]] = []
+    details: list[dict[str, Any]] = []
+    skipped: list[dict[str, str]] = []
+    for name in certified_systems(cfg):
+        t1 = time.perf_counter()
+        system = built[name]
+        stage = last_stage(system)
+        try:
+            scorer, squash, kind = sample_scorer_for_stage(stage, train, seed=cfg.seed,
+                                                           n_queries=task.calibration_queries, threads=task.threads)  # fmt: skip
+        except ModelError as exc:
+            skipped.append({"system": name, "reason": str(exc)})
+            continue
+        n = int(task.system_samples.get(name, task.samples))
+        ks = [k for k in task.ks if k < task.depth]
+        ccfg = CertifyConfig(n_samples=n, alpha=task.alpha, seed=cfg.seed, budgets=tuple(task.budgets), ks=tuple(ks),
+                             rules=tuple((r.rule, r.bound) for r in task.rules), adaptive=task.adaptive,
+                             n0=min(task.n0, n))  # fmt: skip
+        lists = _lists(system, queries, ds, task.depth)
+        key = {"system": system.spec(), "dataset": ds.id, "docs": ds.docs_checksum, "config": ccfg.as_dict(),
+               "squash": squash.as_dict(), "sets": sets.summary(), "depth": task.depth}  # fmt: skip
+        store = CheckpointStore(rd.file(f"certify/{slug(ds.id)}/{slug(name)}/smoothed/.keep").parent, key)
+        smoother = SmoothedRanker(scorer, sets, n_samples=n, seed=cfg.seed)
+        done = [0]
+
+        def hook(res: dict[str, Any], name: str = name, total: int = len(lists), done: list[int] = done) -> None:
+            done[0] += 1
+            if progress:
+                print(f"[certify {name}] query {res['qid']} ({done[0]}/{total}) {res['seconds']:.1f}s", flush=True)
+
+        results = certify_lists(smoother, sets, ccfg, lists, store, hook)
+        timings[f"{ds.id}/certify/{name}"] = round(time.perf_counter() - t1, 3)
+        base_runs, smooth_runs = [], []
+        for res in results:
+            for dkey, dec in res["decisions"].items():
+                rule, bound, rlab = dkey.split("/")
+                cond = f"{rule}-{bound}-{rlab.replace('=', '')}"
+                for k, v in dec.items():
+                    rows.append((ds.id, name, "certify", cond, res["qid"], f"CRQ@{k}", float(v)))
+                    details.append({"dataset": ds.id, "system": name, "kind": kind, "qid": res["qid"], "rule": rule,
+                                    "bound": bound, "budget": rlab[2:], "K": int(k), "certified": bool(v),
+                                    "n_samples": n, "samples_per_doc": res["samples_per_doc"],
+                                    "samples": res["samples"], "alpha": task.alpha, "level": res["level"],
+                                    "adaptive": task.adaptive, "seed": cfg.seed, "max_set": task.max_set,
+                                    "graph": task.graph, "squash": squash.kind, "depth": task.depth})  # fmt: skip
+            docs = pd.DataFrame(res["docs"])
+            base_runs.append(pd.DataFrame({"qid": res["qid"], "docno": docs.docno, "score": docs.base_score}))
+            smooth_runs.append(pd.DataFrame({"qid": res["qid"], "docno": docs.docno, "score": docs.g}))
+        for cond, runs in (("base", base_runs), ("smoothed", smooth_runs)):
+            if not runs:
+                continue
+            run = add_ranks(pd.concat(runs, ignore_index=True))
+            pq = per_query(run, ds.qrels, CLEAN_MEASURES)
+            pq = pq[pq["qid"].isin(run["qid"].unique())]
+            rows.extend((ds.id, name, "certify-clean", cond, q, m, float(v)) for q, m, v in pq.itertuples(index=False))
+        if progress and results:
+            key0 = next(iter(results[0]["decisions"]))
+            print(f"[certify {name}] CRQ ({key0}): {crq([r['decisions'][key0] for r in results])}", flush=True)
+        if task.exact_bm25 and isinstance(scorer, LuceneSampleScorer) and kind == "bm25":
+            t2 = time.perf_counter()
+            estore = CheckpointStore(rd.file(f"certify/{slug(ds.id)}/{slug(name)}/exact/.keep").parent,
+                                     {**key, "exact": True, "budgets": list(task.budgets)})  # fmt: skip
+            for lst in lists:
+                res = estore.load(lst["qid"])
+                if res is None:
+                    res = _exact_result(scorer.scorer, sets, lst, list(task.budgets), ks)
+                    estore.save(lst["qid"], res)
+                for rlab, dec in res["decisions"].items():
+                    for k, v in dec.items():
+                        rows.append((ds.id, name, "certify", f"exact-R{rlab}", res["qid"], f"CRQ@{k}", float(v)))
+                        details.append({"dataset": ds.id, "system": name, "kind": "bm25-exact", "qid": res["qid"],
+                                        "rule": "exact", "bound": "none", "budget": rlab, "K": int(k),
+                                        "certified": bool(v), "n_samples": 0, "samples_per_doc": 0, "samples": 0,
+                                        "alpha": 0.0, "level": 0.0, "adaptive": False, "seed": cfg.seed,
+                                        "max_set": task.max_set, "graph": task.graph, "squash": "none",
+                                        "depth": task.depth, "relaxed_docs": res["relaxed"][rlab]})  # fmt: skip
+            timings[f"{ds.id}/certify/{name}/exact"] = round(time.perf_counter() - t2, 3)
+    cols = ["dataset", "system", "task", "condition", "qid", "measure", "value"]
+    return {"table": pd.DataFrame(rows, columns=cols), "details": pd.DataFrame(details), "skipped": skipped,
+            "timings": timings, "sets": sets.summary()}  # fmt: skip
+
+
+def write_certify_outputs(rd: Any, outs: list[dict[str, Any]]) -> None:
+    """Write ``certify/certificates.csv`` (one row per certificate) and ``certify/summary.json``.
+
+    Example:
+        >>> write_certify_outputs(rd, [out])   # doctest: +SKIP
+    """
+    from irrobust.util.io import atomic_write_json, atomic_write_text
+
+    details = pd.concat([o["details"] for o in outs], ignore_index=True) if outs else pd.DataFrame()
+    atomic_write_text(rd.file("certify/certificates.csv"), details.to_csv(index=False))
+    atomic_write_json(rd.file("certify/summary.json"), {"sets": [o["sets"] for o in outs],
+                                                        "skipped": [s for o in outs for s in o["skipped"]],
+                                                        "timings": {k: v for o in outs for k, v in o["timings"].items()}})  # fmt: skip
+
+
+__all__ = ["certified_systems", "run_certify_task", "write_certify_outputs"]

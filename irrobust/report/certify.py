@@ -1,0 +1,98 @@
+"""Report section of the certification task (CertDR): CRQ@K tables, clean effectiveness, scorecard entries.
+
+Reads only the long results table (tasks ``certify`` and ``certify-clean``, see
+:mod:`irrobust.pipeline.certify_task`).
+
+Example:
+    >>> rows = [("d", "bm25", "certify", "paper-hoeffding-Rall", "1", "CRQ@1", 1.0),
+    ...         ("d", "bm25", "certify", "paper-hoeffding-Rall", "2", "CRQ@1", 0.0)]
+    >>> t = pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure", "value"])
+    >>> parts, card = certify_sections(t, {"bm25": "lexical"})
+    >>> card[0][2].value.tolist()
+    [0.5]
+"""
+
+from __future__ import annotations
+
+import re
+
+import pandas as pd
+
+from irrobust.report.markdown import markdown_table
+
+INTRO = (
+    "CertDR (Wu et al., CIKM 2022): each system's top-`depth` list is re-ranked by the smoothed score "
+    "ĝ(q, d) = mean bounded score over N random synonym substitutions of d, and a query is *certified at K* when no "
+    "document below rank K can enter the top K by substituting at most R words with their synonyms. "
+    "CRQ@K is the share of certified queries. Conditions: `paper-hoeffding` is the paper's rule; `max-*` is the "
+    "tighter rule with per-document confidence bounds (Hoeffding or empirical Bernstein, Bonferroni over the list); "
+    "`exact` is the deterministic BM25 certificate (no sampling). `R=all` is the paper's setting (any number of words). "
+    "N, α, bound, R and seed of every certificate are in `certify/certificates.csv`."
+)
+
+
+def _k(measure: str) -> int:
+    m = re.match(r"CRQ@(\d+)$", measure)
+    return int(m.group(1)) if m else 0
+
+
+def certify_sections(table: pd.DataFrame, families: dict[str, str]) -> tuple[list[str], list[tuple[str, str, pd.DataFrame, str, bool]]]:  # fmt: skip
+    """Markdown sections and scorecard entries ``(task, dataset, frame(system, value), criterion, lower_is_better)``.
+
+    The scorecard compares systems by CRQ@10 (or the largest K below 10 present) of the tightest sampled rule
+    (``max-bernstein``, else the first condition) at the smallest budget R present.
+
+    Example:
+        >>> certify_sections(pd.DataFrame(columns=["dataset", "system", "task", "condition", "qid", "measure",
+        ...                                        "value"]), {})
+        ([], [])
+    """
+    rows = table[table.task == "certify"]
+    if rows.empty:
+        return [], []
+    section = ["## Certified robustness (CertDR)\n", INTRO + "\n"]
+    card: list[tuple[str, str, pd.DataFrame, str, bool]] = []
+    means = rows.groupby(["dataset", "system", "condition", "measure"], sort=False)["value"].mean()
+    nq = rows.groupby(["dataset", "system", "condition"], sort=False)["qid"].nunique()
+    for ds, grp in rows.groupby("dataset", sort=False):
+        ks = sorted({_k(m) for m in grp.measure})
+        lines = []
+        for s in dict.fromkeys(grp.system):
+            for cond in dict.fromkeys(grp[grp.system == s].condition):
+                cells = [s, families.get(s, ""), cond]
+                cells += [f"{means.get((ds, s, cond, f'CRQ@{k}'), float('nan')):.3f}" for k in ks]
+                cells.append(str(int(nq[(ds, s, cond)])))
+                lines.append(cells)
+        section.append(f"### {ds}: CRQ@K\n\n" + markdown_table(["system", "family", "condition",
+                                                                  *[f"CRQ@{k}" for k in ks], "queries"], lines))  # fmt: skip
+        clean = table[(table.task == "certify-clean") & (table.dataset == ds)]
+        if not clean.empty:
+            cm = clean.groupby(["system", "condition", "measure"], sort=False)["value"].mean()
+            measures = list(dict.fromkeys(clean.measure))
+            clines = []
+            for s in dict.fromkeys(clean.system):
+                cells = [s, families.get(s, "")]
+                for m in measures:
+                    b, g = cm.get((s, "base", m), float("nan")), cm.get((s, "smoothed", m), float("nan"))
+                    cells += [f"{b:.4f}", f"{g:.4f}", f"{g - b:+.4f}"]
+                clines.append(cells)
+            heads = ["system", "family"] + [f"{m} {x}" for m in measures for x in ("base", "smoothed", "Δ")]
+            section.append(f"### {ds}: clean effectiveness of the certified lists, base vs smoothed\n\n"
+                           + markdown_table(heads, clines))  # fmt: skip
+        k10 = max([k for k in ks if k <= 10] or ks)
+        conds = list(dict.fromkeys(grp.condition))
+        sampled = [c for c in conds if c.startswith("max-bernstein")] or [c for c in conds if not c.startswith("exact")]
+        if sampled:
+
+            def budget(c: str) -> float:
+                r = c.rsplit("-R", 1)[-1]
+                return float("inf") if r == "all" else float(r)
+
+            cond = min(sampled, key=budget)
+            sel = grp[(grp.condition == cond) & (grp.measure == f"CRQ@{k10}")]
+            frame = sel.groupby("system", sort=False)["value"].mean().rename("value").reset_index()
+            card.append(("Certified robustness (CertDR)", ds, frame, f"highest CRQ@{k10} ({cond})", False))
+    return ["\n\n".join(section) + "\n"], card
+
+
+__all__ = ["certify_sections"]
