@@ -10,8 +10,10 @@ positions are tried in decreasing estimated gain, and each flip is kept only if 
 (the same greedy check as PRADA). Deviations from HotFlip: flips are restricted to table synonyms (not the
 whole vocabulary, and no character flips); multi-piece words use mean embeddings; no beam search.
 
-Differentiable targets: KNRM (:class:`~irrobust.rankers.knrm.KNRMScorer`). Other targets raise
-:class:`~irrobust.errors.ModelError` (the task runner records them as not applicable).
+Differentiable targets: KNRM (:class:`~irrobust.rankers.knrm.KNRMScorer`, gradient of its score) and the
+cross-encoder (:class:`~irrobust.attacks.surrogate.CrossEncoderWhiteBox`, gradient of the logit through the
+input word embeddings). Other targets raise :class:`~irrobust.errors.ModelError` (the task runner records
+them as not applicable).
 
 Example:
     >>> Gradient(max_words=5).needs_whitebox
@@ -52,11 +54,12 @@ class Gradient(Recipe):
 
         wb = ctx.whitebox
         if wb is None:
-            raise ModelError("the gradient attack needs a differentiable target (KNRM)", where="gradient")
+            raise ModelError("the gradient attack needs a differentiable target (KNRM, cross-encoder)",
+                             where="gradient")  # fmt: skip
         doc = WordDoc(inp.text)
         positions = set(eligible_positions(doc, inp.query, self.constraints(), ctx.swap, ctx.stopwords))
-        ids, offsets = wb.doc_tokens(inp.text)
         emb, grad = wb.score_grad(inp.query, inp.text)
+        ids, offsets = wb.doc_tokens(inp.text, inp.query)  # a cross-encoder truncates with the query
         rows: dict[int, list[int]] = {}
         for t, wi in enumerate(token_words(doc, offsets)):
             if wi in positions:

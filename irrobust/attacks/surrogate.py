@@ -89,8 +89,9 @@ class EmbeddingModel:
         pairs = pairs[:limit] or [(self.tok.unk_token_id, (0, 0))]
         return [p[0] for p in pairs], [p[1] for p in pairs]
 
-    def doc_tokens(self, text: str) -> tuple[list[int], list[tuple[int, int]]]:
-        """Kept, truncated word-piece ids of a document and their character offsets.
+    def doc_tokens(self, text: str, query: str = "") -> tuple[list[int], list[tuple[int, int]]]:
+        """Kept, truncated word-piece ids of a document and their character offsets (``query`` is unused:
+        KNRM truncates documents alone).
 
         Example:
             >>> wb.doc_tokens("Vitamin D")[0]   # doctest: +SKIP
@@ -291,3 +292,69 @@ def load_surrogate(data: bytes) -> EmbeddingModel:
     if missing.unexpected_keys or [k for k in missing.missing_keys if k != "embedding.weight"]:
         raise ModelError(f"surrogate checkpoint does not fit: {missing}")
     return EmbeddingModel(model, tok, _Encoder(tok).keep, 32, 320)
+
+
+class CrossEncoderWhiteBox:
+    """White-box view of a :class:`~irrobust.rankers.scoring.CrossEncoderScorer` for gradient attacks.
+
+    Exposes the same three things the gradient recipe uses from :class:`EmbeddingModel`: the document's
+    word pieces with character offsets (the document side of ``[CLS] q [SEP] d [SEP]``, truncated as the
+    scorer truncates), ``∂score/∂embeddings`` of those pieces (the logit, through the input word
+    embeddings), and a word's mean piece embedding. int8/bf16 scorers are differentiated as loaded.
+
+    Example:
+        >>> wb = CrossEncoderWhiteBox(ce_reranker.scorer)   # doctest: +SKIP
+        >>> emb, grad = wb.score_grad("vitamin d", "Vitamin D deficiency")   # doctest: +SKIP
+    """
+
+    def __init__(self, scorer: Any) -> None:
+        if not hasattr(scorer, "tokenizer") or not hasattr(scorer, "model"):
+            raise ModelError(f"{type(scorer).__name__} is not a cross-encoder scorer")
+        self.scorer, self.tok, self.model = scorer, scorer.tokenizer, scorer.model
+        self.emb = self.model.get_input_embeddings()
+
+    def _encode(self, query: str, text: str) -> tuple[dict[str, Any], list[int]]:
+        enc = self.tok(query, text, truncation="longest_first", max_length=self.scorer.max_length,
+                       return_offsets_mapping=True, return_token_type_ids=True)  # fmt: skip
+        seq = enc.sequence_ids()
+        doc_pos = [i for i, s in enumerate(seq) if s == 1]
+        return enc, doc_pos
+
+    def doc_tokens(self, text: str, query: str = "") -> tuple[list[int], list[tuple[int, int]]]:
+        """Document-side piece ids and character offsets (as truncated together with ``query``).
+
+        Example:
+            >>> wb.doc_tokens("Vitamin D", "q")[1]   # doctest: +SKIP
+            [(0, 7), (8, 9)]
+        """
+        enc, pos = self._encode(query, text)
+        return [enc["input_ids"][i] for i in pos], [tuple(enc["offset_mapping"][i]) for i in pos]
+
+    def score_grad(self, query: str, text: str) -> tuple[Any, Any]:
+        """``(embeddings, ∂logit/∂embeddings)`` of the document-side pieces.
+
+        Example:
+            >>> emb, grad = wb.score_grad("q", "text")   # doctest: +SKIP
+        """
+        import torch
+
+        enc, pos = self._encode(query, text)
+        ids = torch.tensor([enc["input_ids"]])
+        with torch.enable_grad():
+            embeds = self.emb(ids).detach().requires_grad_(True)
+            out = self.model(inputs_embeds=embeds, attention_mask=torch.ones_like(ids),
+                             token_type_ids=torch.tensor([enc["token_type_ids"]])).logits[0, 0]  # fmt: skip
+            (grad,) = torch.autograd.grad(out, embeds)
+        return embeds[0, pos].detach(), grad[0, pos].detach()
+
+    def word_embedding(self, word: str) -> Any:
+        """Mean input embedding of a word's pieces.
+
+        Example:
+            >>> wb.word_embedding("hazard").shape   # doctest: +SKIP
+            torch.Size([384])
+        """
+        import torch
+
+        ids = self.tok(word, add_special_tokens=False)["input_ids"] or [self.tok.unk_token_id]
+        return self.emb(torch.tensor(ids)).detach().mean(0)

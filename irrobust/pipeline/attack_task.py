@@ -100,12 +100,14 @@ def _surrogate(lists: list[dict[str, Any]], spec: Any, seed: int, threads: int, 
 
 
 def _whitebox(stage: Any) -> Any:
-    from irrobust.attacks.surrogate import EmbeddingModel
+    from irrobust.attacks.surrogate import CrossEncoderWhiteBox, EmbeddingModel
 
-    try:
-        return EmbeddingModel.from_knrm_scorer(getattr(stage, "scorer", None))
-    except ModelError:
-        return None
+    for make in (EmbeddingModel.from_knrm_scorer, CrossEncoderWhiteBox):
+        try:
+            return make(getattr(stage, "scorer", None))
+        except ModelError:
+            continue
+    return None
 
 
 def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress: bool = True,

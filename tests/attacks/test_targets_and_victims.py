@@ -111,3 +111,12 @@ def test_ltr_and_cross_encoder_targets(bm25_lists, scifact, scifact_index):
     ce_stage = ce(table).set_index("docno")["score"].loc[lst["docnos"][:n]].to_numpy()
     ce_target = target_for_stage(ce, threads=1).score(lst["query"], lst["texts"][:n])
     assert np.allclose(ce_stage, ce_target, atol=1e-5)
+    # white box: gradients of the document-side pieces, aligned with their character offsets in the document
+    from irrobust.attacks.surrogate import CrossEncoderWhiteBox
+
+    wb = CrossEncoderWhiteBox(ce.scorer)
+    emb, grad = wb.score_grad(lst["query"], lst["texts"][0])
+    ids, offsets = wb.doc_tokens(lst["texts"][0], lst["query"])
+    assert emb.shape == grad.shape and emb.shape[0] == len(ids) == len(offsets) > 10
+    assert float(grad.norm()) > 0
+    assert lst["texts"][0][offsets[0][0]:offsets[0][1]].lower() == wb.tok.convert_ids_to_tokens(ids[0])
