@@ -150,31 +150,42 @@ def certify_query(
 
 def settled(
     g: np.ndarray, delta: np.ndarray, n: np.ndarray, var: np.ndarray, ks: Sequence[int], bound: str, a: float,
-    exact: np.ndarray | None = None,
+    exact: np.ndarray | None = None, n_final: int | None = None, z: float = 3.0,
 ) -> dict[int, bool]:  # fmt: skip
     """Adaptive sampling's stopping test for rule ``"max"``: is the decision at K already known?
 
-    Settled when certified at level ``a``, or when the confidence intervals show it cannot be certified for
-    the current top-K set even with exact ĝ: min_{i ≤ K} (ĝ_i + ε_i) ≤ max_{j > K} (ĝ_j − ε_j + δ_j).
+    Settled when certified at level ``a`` now, or when certification looks futile even at the final sample size
+    ``n_final``: with every estimate moved ``z`` standard errors in the favourable direction and the margins of
+    ``n_final`` samples, min_{i ≤ K} (ĝ_i − ε_i(n_final) + z·se_i) ≤ max_{j > K} (ĝ_j + ε_j(n_final) + δ_j − z·se_j).
+    The futility part is a heuristic: it can only stop sampling for a K that would not have been certified (no
+    effect on soundness, which rests on the certificate's own bound at the level of the stopping round).
 
     Example:
         >>> g, n = np.array([0.9, 0.1]), np.array([100, 100])
         >>> settled(g, np.array([0.0, 0.0]), n, np.zeros(2), [1], "hoeffding", 0.01)   # certified
         {1: True}
-        >>> settled(g, np.array([0.0, 0.7]), n, np.zeros(2), [1], "hoeffding", 0.01)   # undecided yet
+        >>> settled(g, np.array([0.0, 0.5]), n, np.zeros(2), [1], "hoeffding", 0.01, n_final=200)   # undecided
         {1: False}
+        >>> settled(g, np.array([0.0, 0.95]), n, np.zeros(2), [1], "hoeffding", 0.01, n_final=200)  # futile
+        {1: True}
     """
     g = np.asarray(g, dtype=np.float64)
     m = len(g)
     exact = np.zeros(m, dtype=bool) if exact is None else np.asarray(exact, dtype=bool)
     o = order(g)
     gs, ds = g[o], np.asarray(delta, dtype=np.float64)[o]
-    eps = margins(np.asarray(n)[o], np.asarray(var)[o], exact[o], a / (2.0 * m), bound)
+    no, vo, eo = np.asarray(n)[o], np.asarray(var, dtype=np.float64)[o], exact[o]
+    eps = margins(no, vo, eo, a / (2.0 * m), bound)
     cert_lo = np.minimum.accumulate(gs - eps)
     cert_hi = np.maximum.accumulate((gs + eps + ds)[::-1])[::-1]
-    hope_lo = np.minimum.accumulate(gs + eps)
-    hope_hi = np.maximum.accumulate((gs - eps + ds)[::-1])[::-1]
-    return {int(k): bool(cert_lo[k - 1] > cert_hi[k] or hope_lo[k - 1] <= hope_hi[k]) for k in ks if k < m}
+    out = {int(k): bool(cert_lo[k - 1] > cert_hi[k]) for k in ks if k < m}
+    if n_final is None:
+        return out
+    eps_f = margins(np.where(eo, no, n_final), vo, eo, a / (2.0 * m), bound)
+    se = np.where(eo, 0.0, np.sqrt(vo / np.maximum(no, 1)))
+    hope_lo = np.minimum.accumulate(gs - eps_f + z * se)
+    hope_hi = np.maximum.accumulate((gs + eps_f + ds - z * se)[::-1])[::-1]
+    return {k: v or bool(hope_lo[k - 1] <= hope_hi[k]) for k, v in out.items()}
 
 
 def crq(decisions: Sequence[dict[int, bool]], ks: Sequence[int] = K_GRID) -> dict[int, float]:

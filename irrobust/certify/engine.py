@@ -7,7 +7,8 @@ see :mod:`irrobust.certify.certificate`. Samples are the expensive part and are 
 
 **Adaptive sampling** (beyond the paper): samples are drawn in rounds n₀, 2n₀, 4n₀, … up to N; after each
 round the (rule ``max``) decisions of every K and R are tested with :func:`~irrobust.certify.certificate.settled`
-and sampling stops once all are known. The confidence level is split over the J rounds of the schedule
+and sampling stops once all are known (certified now, or futile even at N — a heuristic that only saves
+samples and cannot make a certificate unsound). The confidence level is split over the J rounds of the schedule
 (α / J per round: a union bound over the geometric schedule), so the certificates are valid at whatever round
 sampling stops (anytime-valid). The fixed-N mode uses α itself.
 
@@ -199,7 +200,15 @@ def certify_list(
             ok = all(
                 all(
                     settled(
-                        st.mean, deltas[budget_label(r)], st.n, st.var, cfg.ks, cfg.adaptive_bound, level, exact
+                        st.mean,
+                        deltas[budget_label(r)],
+                        st.n,
+                        st.var,
+                        cfg.ks,
+                        cfg.adaptive_bound,
+                        level,
+                        exact,
+                        n_final=cfg.n_samples,
                     ).values()
                 )  # fmt: skip
                 for r in cfg.budgets
