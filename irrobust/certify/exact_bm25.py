@@ -118,21 +118,22 @@ def _dominates(a: tuple[np.ndarray, int, str], b: tuple[np.ndarray, int, str]) -
 
 
 def _prune(states: dict[tuple[tuple[int, ...], int, int], dict[int, str]]) -> dict:
-    """Keep the Pareto set (max tf, min length, min substitutions)."""
-    keys = sorted(states, key=lambda k: (k[2], k[1], tuple(-x for x in k[0])))
-    kept: list[tuple[tuple[int, ...], int, int]] = []
-    arr_tf: list[np.ndarray] = []
-    for k in keys:
-        tf = np.array(k[0])
-        dominated = False
-        for kk, t in zip(kept, arr_tf, strict=True):
-            if kk[2] <= k[2] and kk[1] <= k[1] and (t >= tf).all():
-                dominated = True
-                break
-        if not dominated:
-            kept.append(k)
-            arr_tf.append(tf)
-    return {k: states[k] for k in kept}
+    """Keep the Pareto set (max tf, min length, min substitutions); vectorised dominance checks."""
+    keys = list(states)
+    if len(keys) <= 1:
+        return states
+    # "larger is better" in every column: tf..., -length, -substitutions
+    arr = np.array([[*k[0], -k[1], -k[2]] for k in keys], dtype=np.int64)
+    order = np.lexsort(arr.T[::-1] * -1)  # lexicographically best first: never dominated by a later row
+    kept: list[int] = []
+    kept_arr = np.zeros((0, arr.shape[1]), dtype=np.int64)
+    for r in order:
+        row = arr[r]
+        if len(kept) and (kept_arr >= row).all(axis=1).any():
+            continue
+        kept.append(int(r))
+        kept_arr = np.vstack([kept_arr, row])
+    return {keys[r]: states[keys[r]] for r in kept}
 
 
 def max_score_under_attack(
@@ -141,7 +142,7 @@ def max_score_under_attack(
     query: str,
     text: str,
     budget: int | None = None,
-    max_states: int = 20_000,
+    max_states: int = 3_000,
     model: str = "bm25",
 ) -> AttackBound:
     """The exact best Lucene score of ``text`` for ``query`` after at most ``budget`` substitutions (None = any number).

@@ -167,7 +167,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
             rows.extend((ds.id, name, "certify-clean", cond, q, m, float(v)) for q, m, v in pq.itertuples(index=False))
         if progress and results:
             key0 = next(iter(results[0]["decisions"]))
-            print(f"[certify {name}] CRQ ({key0}): {crq([r['decisions'][key0] for r in results])}", flush=True)
+            dec = [{int(k): v for k, v in r["decisions"][key0].items()} for r in results]
+            print(f"[certify {name}] CRQ ({key0}): {crq(dec, ks)}", flush=True)
         if task.exact_bm25 and isinstance(scorer, LuceneSampleScorer) and kind == "bm25":
             t2 = time.perf_counter()
             estore = CheckpointStore(rd.file(f"certify/{slug(ds.id)}/{slug(name)}/exact/.keep").parent,

@@ -1,0 +1,99 @@
+"""Noisy training (CertDR's data augmentation): train a ranker on randomly substituted training documents.
+
+Reimplements the augmentation of CertDR (Wu et al., CIKM 2022; ``noisy_train.py`` of the authors' code, see
+``../shared/reference/papers.md`` §1.5): every training document is replaced once, offline, by one draw from the
+smoothing distribution Π_d (each word with a smoothing set replaced by a uniform draw from T_w), and the ranker is
+trained as usual on those documents. The paper trains its BERT cross-encoder this way; here any irrobust trainer
+that reads ``dataset.docs.texts`` is supported (KNRM via :func:`train_noisy_knrm`).
+
+Deviations: the draw of a document is seeded by (seed, docno), so the augmented corpus is reproducible; the paper
+truncates the noisy document to 445 word pieces before decoding it back to text, here the model's own truncation
+applies at training time.
+
+Example:
+    >>> path = train_noisy_knrm("beir/scifact/train", sets)   # doctest: +SKIP
+    >>> KNRMScorer(path).score("vitamin d", ["..."])          # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from irrobust.certify.perturb import PerturbationSets, doc_rng
+from irrobust.util.io import sha256_json
+
+#: the default name of the noisily trained KNRM model
+NOISY_KNRM = "knrm-minilm-noisy"
+
+
+class NoisyDocs:
+    """A document store whose texts are one seeded draw from Π_d of the original texts.
+
+    Example:
+        >>> class Store:
+        ...     def texts(self, docnos): return ["a big dog" for _ in docnos]
+        >>> sets = PerturbationSets({"big": ["large"]}, min_freq=0, graph="union")
+        >>> NoisyDocs(Store(), sets, seed=0).texts(["d1"])[0] in ("a big dog", "a large dog")
+        True
+    """
+
+    def __init__(self, docs: Any, sets: PerturbationSets, seed: int) -> None:
+        self.base, self.sets, self.seed = docs, sets, int(seed)
+
+    def text(self, docno: str) -> str:
+        """The noisy text of one document."""
+        return self.texts([docno])[0]
+
+    def texts(self, docnos: Sequence[str]) -> list[str]:
+        """The noisy texts of documents (one fixed draw per document)."""
+        out = []
+        for docno, text in zip(docnos, self.base.texts(list(docnos)), strict=True):
+            pos = self.sets.positions(text)
+            out.append(self.sets.materialise(pos, self.sets.sample(pos, 1, doc_rng(self.seed, str(docno), 1)))[0])
+        return out
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+
+class NoisyDataset:
+    """A dataset whose documents are :class:`NoisyDocs`; everything else (id, queries, qrels, index) is the original's.
+
+    ``docs_checksum`` changes with the augmentation (seed and smoothing sets), so a model trained on clean documents
+    is never reused for the noisy one or vice versa.
+
+    Example:
+        >>> NoisyDataset(ds, sets, seed=0).docs_checksum != ds.docs_checksum   # doctest: +SKIP
+        True
+    """
+
+    def __init__(self, dataset: Any, sets: PerturbationSets, seed: int) -> None:
+        self.base = dataset
+        self.docs = NoisyDocs(dataset.docs, sets, seed)
+        self.docs_checksum = sha256_json({"docs": dataset.docs_checksum, "noisy_seed": int(seed),
+                                          "sets": sets.summary()})  # fmt: skip
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.base, name)
+
+
+def train_noisy_knrm(dataset: Any, sets: PerturbationSets | None = None, seed: int = 42, name: str = NOISY_KNRM,
+                     config: Any = None, progress: bool = True) -> Path:  # fmt: skip
+    """Train KNRM on noisy documents of ``dataset`` (ID or object); returns the model directory (reused when valid).
+
+    Example:
+        >>> train_noisy_knrm("beir/scifact/train")   # doctest: +SKIP
+        PosixPath('.../indexes/beir/scifact/models/knrm-minilm-noisy')
+    """
+    from irrobust.rankers.knrm import KNRMConfig, train_knrm
+    from irrobust.rankers.training import resolve_dataset
+
+    ds = resolve_dataset(dataset)
+    sets = sets if sets is not None else PerturbationSets.from_dataset(ds)
+    cfg = config or KNRMConfig(seed=seed)
+    return train_knrm(NoisyDataset(ds, sets, seed), name=name, config=cfg, progress=progress)
+
+
+__all__ = ["NOISY_KNRM", "NoisyDataset", "NoisyDocs", "train_noisy_knrm"]

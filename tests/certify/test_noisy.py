@@ -1,0 +1,47 @@
+"""Noisy training data: one seeded draw from the smoothing distribution per training document."""
+
+from __future__ import annotations
+
+import pytest
+
+from irrobust.certify.noisy import NoisyDataset, NoisyDocs
+
+
+def test_noisy_docs_are_seeded_draws(scifact, sets):
+    docnos = sorted(scifact.docs.docnos)[:6]
+    clean = scifact.docs.texts(docnos)
+    a = NoisyDocs(scifact.docs, sets, seed=1).texts(docnos)
+    assert a == NoisyDocs(scifact.docs, sets, seed=1).texts(list(reversed(docnos)))[::-1]  # per document, seeded
+    assert a != NoisyDocs(scifact.docs, sets, seed=2).texts(docnos)
+    assert sum(x != " ".join(y.split()) for x, y in zip(a, clean, strict=True)) >= 5
+    for x, y in zip(a, clean, strict=True):
+        xs, ys = x.split(), y.split()
+        assert len(xs) == len(ys)
+        for u, v in zip(xs, ys, strict=True):  # every change stays inside the word's smoothing set
+            if u != v:
+                from irrobust.certify.perturb import split_token
+
+                assert split_token(u)[1].lower() in sets.smoothing_set(split_token(v)[1])
+
+
+def test_noisy_dataset_has_its_own_checksum(scifact, sets):
+    noisy = NoisyDataset(scifact, sets, seed=3)
+    assert noisy.docs_checksum != scifact.docs_checksum and noisy.id == scifact.id
+    assert noisy.docs_checksum != NoisyDataset(scifact, sets, seed=4).docs_checksum
+
+
+@pytest.mark.slow
+def test_train_small_noisy_knrm(sets, tmp_path):
+    from irrobust.certify.noisy import train_noisy_knrm
+    from irrobust.rankers.knrm import KNRMConfig, KNRMScorer
+    from irrobust.rankers.training import check_model_dir
+
+    cfg = KNRMConfig(max_queries=30, epochs=1, threads=1, seed=0)
+    from irrobust.rankers import knrm as knrm_mod
+
+    path = knrm_mod.train_knrm(NoisyDataset(__import__("irrobust").dataset("beir/scifact/train"), sets, 0),
+                               config=cfg, directory=tmp_path / "m", progress=False)  # fmt: skip
+    manifest = check_model_dir(path, "knrm")
+    assert manifest["train_triples"] > 0
+    assert KNRMScorer(path, threads=1).score("vitamin d", ["vitamin d deficiency", "plate tectonics"]).shape == (2,)
+    assert callable(train_noisy_knrm)
