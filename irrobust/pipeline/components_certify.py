@@ -16,7 +16,9 @@ from irrobust.pipeline.registry import RANKERS, Params, StageContext, Transforme
 class NoisyKNRMParams(Params):
     """KNRM trained on randomly substituted documents (Wu et al., CIKM 2022, noisy training)."""
 
-    model: str | None = Field(None, description="model name under indexes/<collection>/models/ (default knrm-minilm-noisy)")
+    model: str | None = Field(
+        None, description="model name under indexes/<collection>/models/ (default knrm-minilm-noisy)"
+    )
     train_on: str | None = Field(None, description="training dataset ID (default: the evaluation collection's train)")
     fit: bool = Field(True, description="train when no valid model exists")
     epochs: int | None = Field(None, ge=1)
@@ -42,7 +44,9 @@ def _knrm_noisy(ctx: StageContext, p: NoisyKNRMParams) -> Transformer:
         path = train_noisy_knrm(ds, sets, seed=seed, name=name, config=cfg, progress=ctx.progress)
     else:
         path = model_dir(ds.collection, name)
-        manifest = check_model_dir(path, KIND, dataset=ds.id, hint="train it with irrobust.certify.noisy.train_noisy_knrm")
+        manifest = check_model_dir(
+            path, KIND, dataset=ds.id, hint="train it with irrobust.certify.noisy.train_noisy_knrm"
+        )
         if manifest.get("docs_checksum") != NoisyDataset(ds, sets, seed).docs_checksum:
             from irrobust.errors import ModelError
 
