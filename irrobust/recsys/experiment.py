@@ -97,7 +97,8 @@ STATS_TASK = "recsys-noise-stats"
 COLUMNS = ["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"]
 #: config keys that do not change any number (excluded from the unit hash)
 _NON_RESULT_KEYS = {"threads", "keep_models", "eval_batch_size", "n_seeds", "rhos", "backbones", "methods", "name"}
-_FORMAT_VERSION = 1
+# 2: standard/T-CE/R-CE epochs from NoiseAwareTrainer.interaction_batches (not RecBole's loader): other numbers
+_FORMAT_VERSION = 2
 
 
 def _safe(s: str) -> str:

@@ -2,8 +2,9 @@
 
 Both trainers are built on the same noisy ml-100k split (rho = 0.2, all 943 users) and the same
 RecBole model class; their epochs are interleaved (standard, PLD, standard, PLD, ...) so that
-background load on the shared machine hits both alike. Standard = RecBole's interaction-wise
-loader (ceil(#train/B) batches, negatives sampled by RecBole); PLD = user-uniform batches, k=5
+background load on the shared machine hits both alike. Standard = interaction-wise epochs
+(ceil(#train/B) batches, one uniform negative per pair, irrobust's vectorised sampler that replaced
+RecBole's loader, see irrobust.recsys.training); PLD = user-uniform batches, k=5
 candidate pool, shared negative, batched candidate losses, softmax(-loss/tau) sampling, after
 warm-up (warm-up disabled here so every timed epoch resamples). Prints the median epoch times and
 the ratio PLD / standard per backbone. Scratch files go to a temporary directory that is removed.

@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 import torch
 
+from irrobust.recsys import training
 from irrobust.recsys.config import RecsysConfig
 from irrobust.recsys.experiment import prepare_unit
 from irrobust.recsys.sandbox import recbole_sandbox
@@ -65,10 +66,54 @@ def test_epochs_train_and_record_noise(units):
         after = unit.trainer.per_user_metrics("valid")["Recall@20"].mean()
         assert after > before, m  # training on real data improves the ranking
         st = unit.trainer.epoch_stats[-1]
-        assert st["n"] == unit.ctx.n_train  # RecBole's loader visits every training interaction once per epoch
+        assert st["n"] == unit.ctx.n_train  # an epoch visits every training interaction once
         share = st["n_noise"] / st["n"]
         assert share == pytest.approx(float(unit.ctx.noise_codes.numel()) / unit.ctx.n_train)
     t = units["tce"].trainer.epoch_stats[-1]
     assert t["dropped"] == pytest.approx(0.2 * t["n"], rel=0.05)
     # injected items are dropped more often than clean ones once the model has learnt something
     assert t["dropped_noise"] / t["n_noise"] > (t["dropped"] - t["dropped_noise"]) / (t["n"] - t["n_noise"])
+
+
+def test_interaction_batches_visit_every_training_pair_once_with_valid_negatives(units, small_split):
+    tr = units["standard"].trainer
+    ctx = tr.ctx
+    batches = tr.interaction_batches()
+    assert len(batches) == -(-ctx.n_train // 256) == len(units["standard"].train_data)  # RecBole's batch count
+    users = torch.cat([u for u, _, _ in batches])
+    pos = torch.cat([p for _, p, _ in batches])
+    neg = torch.cat([n for _, _, n in batches])
+    codes = torch.sort(users * ctx.n_items + pos).values
+    assert torch.equal(codes, ctx.train_codes)  # every (user, positive) of the noisy train set exactly once
+    assert not ctx.is_train(users, neg).any() and bool((neg >= 1).all()) and bool((neg < ctx.n_items).all())
+    again = torch.cat([u for u, _, _ in tr.interaction_batches()])
+    assert not torch.equal(users, again)  # reshuffled every epoch
+    # negatives are uniform over the items outside the user's train set: for a heavy user, the chi-square
+    # statistic of repeated draws over the allowed items stays below the 99.9 % quantile
+    u = int(torch.argmax(ctx.indptr.diff()))
+    draws = ctx.sample_negatives(torch.full((40000,), u, dtype=torch.long), torch.Generator().manual_seed(3))
+    allowed = ctx.n_items - 1 - int(ctx.indptr[u + 1] - ctx.indptr[u])
+    counts = torch.bincount(draws, minlength=ctx.n_items).double()
+    counts = counts[counts > 0]
+    assert counts.numel() == allowed
+    exp = 40000 / allowed
+    chi2 = float(((counts - exp) ** 2 / exp).sum())
+    from scipy.stats import chi2 as chi2_dist
+
+    assert chi2 < chi2_dist.ppf(0.999, allowed - 1)
+
+
+def test_dense_membership_tables_equal_the_sorted_code_search(units, monkeypatch):
+    ctx = units["standard"].trainer.ctx
+    g = torch.Generator().manual_seed(0)
+    users = torch.randint(0, ctx.n_users, (5000,), generator=g)
+    items = torch.randint(0, ctx.n_items, (5000,), generator=g)
+    users = torch.cat([users, ctx.train_users[:50]])
+    items = torch.cat([items, ctx.indices[ctx.indptr[ctx.train_users[:50]]]])
+    dense = (ctx.is_train(users, items), ctx.is_noise(users, items))
+    assert "train_table" in ctx.extra and dense[0][-50:].all()
+    monkeypatch.setattr(training, "_DENSE_LOOKUP_LIMIT", 0)
+    ctx.extra.clear()
+    sparse = (ctx.is_train(users, items), ctx.is_noise(users, items))
+    assert "train_table" not in ctx.extra
+    assert torch.equal(dense[0], sparse[0]) and torch.equal(dense[1], sparse[1])
