@@ -96,10 +96,13 @@ def per_query(results: pd.DataFrame, qrels: pd.DataFrame, measures: Iterable[str
     if not any(run.values()):  # ranx cannot score an entirely empty run
         values = {c: np.zeros(len(qd)) for c, _ in parsed}
     else:
-        raw = ranx_evaluate(Qrels(qd), Run(run), [r for _, r in parsed], return_mean=False, make_comparable=True)
+        ranx_qrels = Qrels(qd)
+        order = list(ranx_qrels.keys())  # ranx returns per-query values in its own (sorted) query order
+        raw = ranx_evaluate(ranx_qrels, Run(run), [r for _, r in parsed], return_mean=False, make_comparable=True)
         if len(parsed) == 1:
             raw = {parsed[0][1]: raw}
-        values = {c: np.asarray(raw[r], dtype=float) for c, r in parsed}
+        pos = {q: i for i, q in enumerate(order)}
+        values = {c: np.asarray(raw[r], dtype=float)[[pos[q] for q in qd]] for c, r in parsed}
     qids = list(qd)
     frames = [pd.DataFrame({"qid": qids, "measure": c, "value": values[c]}) for c, _ in parsed]
     return pd.concat(frames, ignore_index=True)

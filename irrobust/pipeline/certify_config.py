@@ -47,6 +47,9 @@ class CertifyTask(_Strict):
     depth: int = Field(20, ge=2, le=1000, description="candidate list length (the system's top depth)")
     samples: int = Field(100, ge=2, description="Monte Carlo samples N per document")
     system_samples: dict[str, int] = Field(default_factory=dict, description="per-system N overrides")
+    system_max_queries: dict[str, int] = Field(
+        default_factory=dict, description="per-system caps: the first n queries of the seeded sample (costly rankers)"
+    )
     alpha: float = Field(0.05, gt=0, lt=1)
     budgets: list[int | None] = Field(default_factory=lambda: [None, 1, 2, 5], min_length=1)
     ks: list[int] = Field(default_factory=lambda: list(K_GRID), min_length=1)
@@ -90,6 +93,13 @@ class CertifyTask(_Strict):
             raise ValueError("per-system samples must be >= 2")
         return v
 
+    @field_validator("system_max_queries")
+    @classmethod
+    def _queries(cls, v: dict[str, int]) -> dict[str, int]:
+        if any(n < 1 for n in v.values()):
+            raise ValueError("per-system query caps must be >= 1")
+        return v
+
 
 def check_certify(cfg: Any, source: str) -> None:
     """Cross-field checks: listed systems exist, ``n0 <= samples``, the K grid fits the list depth.
@@ -101,7 +111,8 @@ def check_certify(cfg: Any, source: str) -> None:
     if task is None:
         return
     names = [s.name for s in cfg.systems]
-    for key, listed in (("systems", task.systems or []), ("system_samples", list(task.system_samples))):
+    for key, listed in (("systems", task.systems or []), ("system_samples", list(task.system_samples)),
+                        ("system_max_queries", list(task.system_max_queries))):  # fmt: skip
         for i, name in enumerate(listed):
             if name not in names:
                 raise ConfigError(

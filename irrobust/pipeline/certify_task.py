@@ -128,7 +128,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
         ccfg = CertifyConfig(n_samples=n, alpha=task.alpha, seed=cfg.seed, budgets=tuple(task.budgets), ks=tuple(ks),
                              rules=tuple((r.rule, r.bound) for r in task.rules), adaptive=task.adaptive,
                              n0=min(task.n0, n))  # fmt: skip
-        lists = _lists(system, queries, ds, task.depth)
+        cap = task.system_max_queries.get(name)
+        lists = _lists(system, queries if cap is None else queries.head(cap), ds, task.depth)
         key = {"system": system.spec(), "dataset": ds.id, "docs": ds.docs_checksum, "config": ccfg.as_dict(),
                "squash": squash.as_dict(), "sets": sets.summary(), "depth": task.depth}  # fmt: skip
         store = CheckpointStore(rd.file(f"certify/{slug(ds.id)}/{slug(name)}/smoothed/.keep").parent, key)
