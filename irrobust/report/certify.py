@@ -5,11 +5,12 @@ Reads only the long results table (tasks ``certify`` and ``certify-clean``, see
 
 Example:
     >>> rows = [("d", "bm25", "certify", "paper-hoeffding-Rall", "1", "CRQ@1", 1.0),
-    ...         ("d", "bm25", "certify", "paper-hoeffding-Rall", "2", "CRQ@1", 0.0)]
+    ...         ("d", "bm25", "certify", "paper-hoeffding-Rall", "2", "CRQ@1", 0.0),
+    ...         ("d", "knrm", "certify", "paper-hoeffding-Rall", "1", "CRQ@1", 0.0)]
     >>> t = pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure", "value"])
     >>> parts, card = certify_sections(t, {"bm25": "lexical"})
     >>> card[0][2].value.tolist()
-    [0.5]
+    [0.5, 0.0]
 """
 
 from __future__ import annotations
@@ -91,7 +92,11 @@ def certify_sections(table: pd.DataFrame, families: dict[str, str]) -> tuple[lis
             cond = min(sampled, key=budget)
             sel = grp[(grp.condition == cond) & (grp.measure == f"CRQ@{k10}")]
             frame = sel.groupby("system", sort=False)["value"].mean().rename("value").reset_index()
-            card.append(("Certified robustness (CertDR)", ds, frame, f"highest CRQ@{k10} ({cond})", False))
+            if frame["value"].nunique() > 1:
+                card.append(("Certified robustness (CertDR)", ds, frame, f"highest CRQ@{k10} ({cond})", False))
+            elif len(frame):
+                section.append(f"No scorecard entry for {ds}: every system has CRQ@{k10} = "
+                               f"{frame['value'].iloc[0]:.3f} under `{cond}`.")  # fmt: skip
     return ["\n\n".join(section) + "\n"], card
 
 
