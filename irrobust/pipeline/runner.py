@@ -216,11 +216,9 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
         ds = dataset(ds_id)
         ds.validate()
         built = ev.build(ds)
+        if cfg.max_queries is not None:  # a seeded sample of the queries, evaluated on their own qrels (quick runs)
+            ds = sample_queries(ds, cfg.max_queries, cfg.seed)
         queries = ds.queries
-        if cfg.max_queries is not None:  # a seeded sample (quick runs)
-            from irrobust.rankers.training import select_queries
-
-            queries = select_queries(ds.queries, cfg.max_queries, cfg.seed)
         ev.evaluate(ds, built, queries, "effectiveness", "clean")
         for item in cfg.tasks.shifts.items if cfg.tasks.shifts else []:
             label = item.label or item.shift
@@ -283,6 +281,24 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
     write_html_report(rd.file("report.html"), cfg.name, report)
     return {"datasets": ev.datasets, "indexes": ev.indexes, "timings": ev.timings, "families": families,
             "shifts": shift_stats, "attacks_skipped": [s for o in attack_outs for s in o["skipped"]]}  # fmt: skip
+
+
+def sample_queries(ds: Dataset, n: int, seed: int) -> Dataset:
+    """A view of ``ds`` with a seeded sample of ``n`` queries and only their qrels (same ID, documents).
+
+    Example:
+        >>> sample_queries(dataset("cranfield"), 5, 42).queries.shape[0]   # doctest: +SKIP
+        5
+    """
+    import copy
+
+    from irrobust.rankers.training import select_queries
+
+    queries = select_queries(ds.queries, n, seed)
+    view = copy.copy(ds)
+    view.__dict__["queries"] = queries  # the cached properties of the view
+    view.__dict__["qrels"] = ds.qrels[ds.qrels["qid"].astype(str).isin(set(queries["qid"].astype(str)))]
+    return view
 
 
 def _train_of(dataset_id: str) -> str:
