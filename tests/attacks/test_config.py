@@ -52,3 +52,12 @@ def test_report_section_and_scorecard():
     assert len(parts) == 2 and "| prada/easy | knrm |  | 80.0% |" in parts[0]
     assert card[0][0] == "T4 word-substitution attacks"
     assert card[0][2].sort_values("value").iloc[0].system == "bm25"
+
+
+def test_max_queries_view_keeps_only_the_sampled_qrels(scifact):
+    from irrobust.pipeline.runner import sample_queries
+
+    view = sample_queries(scifact, 3, 42)
+    assert len(view.queries) == 3 and view.id == scifact.id and len(scifact.queries) == 300
+    assert set(view.qrels["qid"]) == set(view.queries["qid"])
+    assert view.docs.texts(["4983"]) == scifact.docs.texts(["4983"])
