@@ -50,7 +50,10 @@ def _jvm_options() -> None:
         import jnius_config
     except ImportError:  # pragma: no cover - pyserini not installed
         return
-    option = f"-XX:ErrorFile={paths.home() / '.cache' / 'jvm' / 'hs_err_pid%p.log'}"
+    folder = paths.home() / ".cache" / "jvm"
+    with contextlib.suppress(OSError):  # the JVM falls back to the current directory if it cannot write here
+        folder.mkdir(parents=True, exist_ok=True)
+    option = f"-XX:ErrorFile={folder / 'hs_err_pid%p.log'}"
     if option not in jnius_config.get_options():
         with contextlib.suppress(ValueError):  # the VM was started by someone else
             jnius_config.add_options(option)

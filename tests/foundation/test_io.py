@@ -44,3 +44,4 @@ def test_jvm_fatal_error_log_goes_to_the_workspace_not_the_cwd():
 
     options = [o for o in jnius_config.get_options() if o.startswith("-XX:ErrorFile=")]
     assert options == [f"-XX:ErrorFile={paths.home() / '.cache' / 'jvm' / 'hs_err_pid%p.log'}"]
+    assert (paths.home() / ".cache" / "jvm").is_dir()  # else the JVM falls back to the current directory
