@@ -178,9 +178,10 @@ class _Encoder:
                 self.keep[i] = False
 
     def __call__(self, texts: list[str], max_tokens: int) -> list[list[int]]:
-        ids = self.tok(texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False)[
-            "input_ids"
-        ]
+        # whole texts are tokenized, punctuation dropped, then cut: the length warning does not apply (verbose=False)
+        ids = self.tok(
+            texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False, verbose=False
+        )["input_ids"]
         return [[i for i in x if self.keep[i]][:max_tokens] or [self.tok.unk_token_id] for x in ids]
 
 
