@@ -80,13 +80,25 @@ def scorecard_rows(entries: list[tuple[str, str, pd.DataFrame, str, bool]]) -> l
     Example:
         >>> scorecard_rows([("T1", "d", pd.DataFrame({"system": ["a", "b"], "value": [0.2, 0.1]}), "std", True)])[0]["winner"]
         'b'
+
+    Systems sharing the best value tie, and no family wins:
+
+        >>> scorecard_rows([("T5", "d", pd.DataFrame({"system": ["a", "b"], "value": [1.0, 1.0]}), "sr", True)])[0]["winner"]
+        'tie (all systems)'
     """
     rows = []
     for task, ds, frame, criterion, lower in entries:
         if frame.empty:
             continue
         best = frame.sort_values("value", ascending=lower, kind="mergesort").iloc[0]
-        rows.append({"task": task, "dataset": ds, "winner": best.system, "value": float(best.value),
+        tied = frame.loc[np.isclose(frame["value"].astype(float), float(best.value), rtol=0, atol=1e-12), "system"]
+        if len(tied) == len(frame) and len(frame) > 1:
+            winner = "tie (all systems)"
+        elif len(tied) > 1:
+            winner = "tie: " + " = ".join(map(str, tied))
+        else:
+            winner = best.system
+        rows.append({"task": task, "dataset": ds, "winner": winner, "value": float(best.value),
                      "criterion": criterion})  # fmt: skip
     return rows
 
@@ -225,7 +237,9 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
                   r["criterion"]] for r in rows]  # fmt: skip
         neural = [r for r in rows if families.get(r["winner"]) in NEURAL]
         has_neural = any(f in NEURAL for f in families.values())
-        verdict = (f"Neural rankers win {len(neural)} of {len(rows)} task × dataset comparisons."
+        ties = sum(r["winner"].startswith("tie") for r in rows)
+        tie_note = f" ({ties} tied, won by no family)" if ties else ""
+        verdict = (f"Neural rankers win {len(neural)} of {len(rows)} task × dataset comparisons{tie_note}."
                    if has_neural else "This run has no neural ranker, so it cannot answer whether neural rankers "
                    "are more robust; it compares the lexical and learned systems it has.")  # fmt: skip
         out.append("## Scorecard — are neural rankers robust?\n\n"
