@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from irrobust.errors import ModelError
+from irrobust.pipeline.lists import top_lists
 from irrobust.util.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_json
 
 #: per-query measures of tasks 4–5 (means over the query's target documents)
@@ -72,18 +73,12 @@ def attacked_systems(cfg: Any) -> list[str]:
 
 
 def _ranked_lists(system: Any, target: Any, queries: pd.DataFrame, ds: Any, depth: int) -> list[dict[str, Any]]:
-    run = system(queries)
     out = []
-    for qid, query in zip(queries["qid"].astype(str), queries["query"].astype(str), strict=True):
-        top = run[run["qid"].astype(str) == qid].sort_values("rank", kind="mergesort").head(depth)
-        if len(top) < 2:
-            continue
-        docnos = top["docno"].astype(str).tolist()
-        texts = ds.docs.texts(docnos)
-        scores = target.score(query, texts)
+    for item in top_lists(system, queries, ds, depth):
+        scores = target.score(item["query"], item["texts"])
         order = np.argsort(-scores, kind="stable")  # the target's own order of the list (ties: system rank)
-        out.append({"qid": qid, "query": query, "docnos": [docnos[i] for i in order],
-                    "texts": [texts[i] for i in order], "scores": scores[order]})  # fmt: skip
+        out.append({"qid": item["qid"], "query": item["query"], "docnos": [item["docnos"][i] for i in order],
+                    "texts": [item["texts"][i] for i in order], "scores": scores[order]})  # fmt: skip
     return out
 
 

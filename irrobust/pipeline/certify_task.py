@@ -30,6 +30,7 @@ import numpy as np
 import pandas as pd
 
 from irrobust.errors import ModelError
+from irrobust.pipeline.lists import top_lists
 
 CLEAN_MEASURES = ["nDCG@10", "RR@10"]
 
@@ -48,17 +49,7 @@ def certified_systems(cfg: Any) -> list[str]:
     return [s.name for s in cfg.systems if getattr(s, "fuse", None) is None]
 
 
-def _lists(system: Any, queries: pd.DataFrame, ds: Any, depth: int) -> list[dict[str, Any]]:
-    run = system(queries)
-    out = []
-    for qid, query in zip(queries["qid"].astype(str), queries["query"].astype(str), strict=True):
-        top = run[run["qid"].astype(str) == qid].sort_values("rank", kind="mergesort").head(depth)
-        if len(top) < 2:
-            continue
-        docnos = top["docno"].astype(str).tolist()
-        out.append({"qid": qid, "query": query, "docnos": docnos, "texts": ds.docs.texts(docnos),
-                    "scores": top["score"].to_numpy(dtype=np.float64)})  # fmt: skip
-    return out
+_lists = top_lists  # the system's own top lists (irrobust.pipeline.lists)
 
 
 def _exact_result(
