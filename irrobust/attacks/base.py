@@ -325,11 +325,9 @@ def match_case(original: str, new: str) -> str:
         >>> match_case("DNA", "rna"), match_case("Risk", "hazard"), match_case("risk", "Hazard")
         ('RNA', 'Hazard', 'hazard')
     """
-    if len(original) > 1 and original.isupper():
-        return new.upper()
-    if original[:1].isupper():
-        return new[:1].upper() + new[1:].lower()
-    return new.lower()
+    from irrobust.shifts.text import match_case as shift_match_case
+
+    return shift_match_case(original, new.lower())  # the query shifts' rule, on the lower-cased candidate
 
 
 class SynonymSwap:
