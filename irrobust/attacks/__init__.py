@@ -29,5 +29,19 @@ from irrobust.attacks.base import (
 )
 from irrobust.attacks.recipe import ATTACKS, AttackContext, Recipe, make_attack
 
-__all__ = ["ATTACKS", "AttackContext", "AttackInput", "AttackResult", "CachedTarget", "Constraints", "RankGoal",
-           "Recipe", "SynonymSwap", "Target", "UncachedTarget", "WordDoc", "check_attacked", "make_attack"]
+__all__ = [
+    "ATTACKS",
+    "AttackContext",
+    "AttackInput",
+    "AttackResult",
+    "CachedTarget",
+    "Constraints",
+    "RankGoal",
+    "Recipe",
+    "SynonymSwap",
+    "Target",
+    "UncachedTarget",
+    "WordDoc",
+    "check_attacked",
+    "make_attack",
+]

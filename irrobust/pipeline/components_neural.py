@@ -50,6 +50,13 @@ class CrossEncoderParams(LearnedParams):
 
     max_length: int | None = Field(None, ge=16, le=512)
     precision: Literal["fp32", "bf16", "bf16-autocast", "int8", "fast"] = "fp32"
+    dev_fraction: float | None = Field(
+        None, ge=0.0, lt=1.0, description="training queries held out to fit the first-stage interpolation weight"
+    )
+    interpolate: bool | float = Field(
+        False, description="true: interpolate with the first-stage score (weight fitted on the held-out queries); "
+        "a number: that weight; false: the model's score alone",
+    )  # fmt: skip
 
 
 class KNRMParams(LearnedParams):
@@ -87,11 +94,12 @@ def _dense_rerank(ctx: StageContext, p: DenseRerankParams) -> Transformer:
 def _cross_encoder(ctx: StageContext, p: CrossEncoderParams) -> Transformer:
     from irrobust.rankers.cross_encoder import DEFAULT_NAME, CrossEncoderConfig, CrossEncoderReranker, with_overrides
 
-    cfg = with_overrides(CrossEncoderConfig(), **_overrides(p, ctx, ("max_length",)))
+    cfg = with_overrides(CrossEncoderConfig(), **_overrides(p, ctx, ("max_length", "dev_fraction")))
     if p.n_neg is not None:
         cfg = with_overrides(cfg, negatives={"n_neg": p.n_neg})
     return CrossEncoderReranker.from_dataset(p.train_on or ctx.default_train(), name=p.model or DEFAULT_NAME,
-                                             docs=ctx.dataset.docs, train=p.fit, config=cfg, precision=p.precision)  # fmt: skip
+                                             docs=ctx.dataset.docs, train=p.fit, config=cfg, precision=p.precision,
+                                             interpolate=p.interpolate)  # fmt: skip
 
 
 @register_ranker("knrm", KNRMParams, "KNRM kernel-pooling interaction model", family="interaction")

@@ -160,7 +160,7 @@ class RetrievalPipeline(Strict):
     tasks: Tasks = Field(default_factory=Tasks)
     robustness_measure: str | None = Field(None, description="measure robustness statistics use (default: first)")
     max_queries: int | None = Field(None, ge=1, description="evaluate a seeded sample of this many queries per "
-                                    "dataset (quick runs; default: all)")  # fmt: skip
+                                    "dataset, transfer targets included (quick runs; default: all)")  # fmt: skip
 
     @field_validator("measures")
     @classmethod

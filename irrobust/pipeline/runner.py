@@ -248,6 +248,8 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
                 continue
             tds = dataset(target)
             tds.validate()
+            if cfg.max_queries is not None:
+                tds = sample_queries(tds, cfg.max_queries, cfg.seed)
             transferred = ev.build(tds, train_dataset=_train_of(source))
             if train_split_of(target) is None:
                 # No in-domain model can exist: the transferred systems are the target's only learned systems,

@@ -37,9 +37,12 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 
 from irrobust.errors import ModelError
-from irrobust.rankers.rerank import TrainedReranker, as_docstore
+from irrobust.pipeline.transformer import add_ranks, check_columns
+from irrobust.rankers.interpolation import fit_alpha, interpolate
+from irrobust.rankers.rerank import TrainedReranker, as_docstore, rerank_texts
 from irrobust.rankers.scoring import CrossEncoderScorer, torch_threads
 from irrobust.rankers.training import (
     NegativesConfig,
@@ -49,14 +52,15 @@ from irrobust.rankers.training import (
     check_model_dir,
     config_dict,
     default_threads,
+    holdout_queries,
     linear_warmup_lr,
     load_model_dir,
     model_dir,
     resolve_dataset,
     reusable_model,
+    sampled_training_groups,
     seed_everything,
     select_queries,
-    training_groups,
     vocab_hash,
     write_model_dir,
 )
@@ -113,6 +117,8 @@ class CrossEncoderConfig:
     max_pos_per_query: int | None = None
     max_groups: int | None = 1000
     max_queries: int | None = None
+    dev_fraction: float = 0.0
+    dev_depth: int = 30
     seed: int = 0
     threads: int | None = None
 
@@ -121,6 +127,9 @@ class CrossEncoderConfig:
             raise ModelError(f"max_length must be in 16..512, got {self.max_length}")
         if self.epochs < 1 or self.groups_per_batch < 1 or self.lr <= 0:
             raise ModelError("epochs, groups_per_batch and lr must be positive")
+        if not 0.0 <= self.dev_fraction < 1.0 or self.dev_depth < 1:
+            raise ModelError(f"dev_fraction must be in [0, 1) and dev_depth positive, got {self.dev_fraction}, "
+                             f"{self.dev_depth}")  # fmt: skip
 
     def training_spec(self) -> dict[str, Any]:
         """The settings that determine the weights (threads excluded).
@@ -131,6 +140,9 @@ class CrossEncoderConfig:
         """
         spec = config_dict(self)
         spec.pop("threads")
+        if self.dev_fraction == 0.0:  # no held-out split: the spec of models trained before the option existed
+            spec.pop("dev_fraction")
+            spec.pop("dev_depth")
         return spec
 
 
@@ -196,14 +208,8 @@ def train_cross_encoder(
 
     base = base_model_path()
     queries = select_queries(ds.queries, cfg.max_queries, cfg.seed)
-    run = bm25_run(ds, queries, cfg.negatives.depth)
-    groups = training_groups(queries, ds.qrels, run, cfg.negatives, cfg.seed, cfg.max_pos_per_query)
-    if groups.empty:
-        raise ModelError(
-            "no training groups: the split has no query with both a relevant document and a BM25 negative", where=ds.id
-        )
-    if cfg.max_groups is not None and len(groups) > cfg.max_groups:
-        groups = groups.sample(n=cfg.max_groups, random_state=cfg.seed).sort_index().reset_index(drop=True)
+    queries, dev_queries = holdout_queries(queries, cfg.dev_fraction, cfg.seed)
+    groups = sampled_training_groups(ds, queries, cfg)
     docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})
     texts = dict(zip(docnos, ds.docs.texts(docnos), strict=True))
 
@@ -269,6 +275,15 @@ def train_cross_encoder(
     def build(tmp: Path) -> dict[str, Any]:
         model.save_pretrained(str(tmp), safe_serialization=True)
         tokenizer.save_pretrained(str(tmp))
+        extra = {}
+        if len(dev_queries):
+            with Stopwatch() as fit_sw:
+                extra["interpolation"] = fit_interpolation(tmp, ds, dev_queries, cfg.dev_depth, threads)
+            extra["interpolation"]["seconds"] = round(fit_sw.seconds, 2)
+            if progress:
+                fit = extra["interpolation"]
+                print(f"[ce {name}] interpolation alpha {fit['alpha']} ({fit['measure']} {fit['value']:.4f} on "
+                      f"{fit['queries']} held-out queries)", flush=True)  # fmt: skip
         return {
             "kind": KIND,
             "name": name,
@@ -300,6 +315,7 @@ def train_cross_encoder(
                 "python": platform.python_version(),
             },
             "weights": "model.safetensors",
+            **extra,
         }
 
     manifest = write_model_dir(final, build)
@@ -308,6 +324,24 @@ def train_cross_encoder(
             f"[ce {name}] trained in {manifest['training_seconds']:.0f}s on {len(groups)} groups -> {final}", flush=True
         )
     return final
+
+
+def fit_interpolation(model: Path, ds: Any, dev_queries: pd.DataFrame, depth: int, threads: int) -> dict[str, Any]:
+    """Fit the BM25 interpolation weight of the model in ``model`` on held-out queries (their BM25 top ``depth``).
+
+    See :mod:`irrobust.rankers.interpolation`; the result goes into the model's manifest.
+
+    Example:
+        >>> fit_interpolation(path, ds, dev_queries, depth=30, threads=2)["alpha"]   # doctest: +SKIP
+        0.6
+    """
+    run = bm25_run(ds, dev_queries, depth)
+    scorer = CrossEncoderScorer(model, threads=threads)
+    scores = scorer.score(run["query"].astype(str).tolist(), ds.docs.texts(run["docno"].astype(str).tolist()))
+    fit = fit_alpha(run, scores, ds.qrels)
+    fit["first_stage"] = f"bm25 top {depth}"
+    fit["dev_qids"] = sorted(dev_queries["qid"].astype(str))
+    return fit
 
 
 def load_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, verify: bool = True) -> Path:
@@ -342,6 +376,10 @@ class CrossEncoderReranker(TrainedReranker):
         docs: a document store (``dataset.docs``) or dataset, for tables without ``text``.
         precision, token_budget, max_batch, threads, cache_size: see :class:`CrossEncoderScorer`.
         activation: ``"sigmoid"`` (default; scores in (0, 1)) or ``"none"`` (logits).
+        interpolate: ``False`` (default: the model's score alone), ``True`` (interpolate with the incoming
+            first-stage ``score`` using the weight fitted on held-out queries at training time, see
+            :mod:`irrobust.rankers.interpolation`; the model must have been trained with ``dev_fraction > 0``),
+            or a weight in [0, 1] given explicitly.
 
     Example:
         >>> ce = CrossEncoderReranker.from_dataset("beir/scifact/train", docs=ds.docs)   # doctest: +SKIP
@@ -358,6 +396,7 @@ class CrossEncoderReranker(TrainedReranker):
         threads: int | None = None,
         cache_size: int = 0,
         activation: str = "sigmoid",
+        interpolate: bool | float = False,
         verify: bool = True,
     ) -> None:
         self.path = Path(model)
@@ -367,6 +406,9 @@ class CrossEncoderReranker(TrainedReranker):
             verify_files=verify,
             hint="train it with irrobust.rankers.cross_encoder.train_cross_encoder",
         )
+        self.alpha = self._alpha(interpolate)
+        if self.alpha is not None and activation != "sigmoid":
+            raise ModelError("interpolation needs the sigmoid activation (model scores in (0, 1))", where=str(model))
         self.docs = as_docstore(docs)
         self.scorer = CrossEncoderScorer(
             self.path,
@@ -383,12 +425,38 @@ class CrossEncoderReranker(TrainedReranker):
     train_model = staticmethod(train_cross_encoder)
     load_model = staticmethod(load_cross_encoder)
 
+    def _alpha(self, interpolate: bool | float) -> float | None:
+        if interpolate is False:
+            return None
+        if interpolate is True:
+            fitted = self.manifest.get("interpolation")
+            if not fitted:
+                raise ModelError(
+                    "interpolation was asked for but this model has no fitted weight: train it with "
+                    "dev_fraction > 0 (held-out queries), or give the weight explicitly", where=str(self.path))  # fmt: skip
+            return float(fitted["alpha"])
+        if not 0.0 <= float(interpolate) <= 1.0:
+            raise ModelError(f"the interpolation weight must be in [0, 1], got {interpolate}", where=str(self.path))
+        return float(interpolate)
+
+    def transform(self, table: pd.DataFrame) -> pd.DataFrame:
+        if self.alpha is None:
+            return super().transform(table)
+        check_columns(table, ("qid", "query", "docno", "score"), repr(self))
+        if table.empty:
+            return add_ranks(table.assign(score=pd.Series(dtype=float)))
+        model = self.scorer.score(table["query"].astype(str).tolist(), rerank_texts(table, self.docs, repr(self)))
+        return add_ranks(table.assign(score=interpolate(table["qid"].astype(str), table["score"], model, self.alpha)))
+
     def extra_spec(self) -> dict[str, Any]:
-        return {
+        spec = {
             "precision": self.scorer.precision,
             "max_length": self.scorer.max_length,
             "activation": self.scorer.activation,
         }
+        if self.alpha is not None:
+            spec["interpolation_alpha"] = self.alpha
+        return spec
 
 
 def with_overrides(config: CrossEncoderConfig, **changes: Any) -> CrossEncoderConfig:

@@ -59,7 +59,6 @@ from irrobust.rankers.training import (
     NegativesConfig,
     Stopwatch,
     batches,
-    bm25_run,
     check_model_dir,
     config_dict,
     default_threads,
@@ -67,9 +66,9 @@ from irrobust.rankers.training import (
     model_dir,
     resolve_dataset,
     reusable_model,
+    sampled_training_groups,
     seed_everything,
     select_queries,
-    training_groups,
     vocab_hash,
     write_model_dir,
 )
@@ -224,10 +223,7 @@ def train_knrm(
     tokenizer = _tokenizer(str(base))
     enc = _Encoder(tokenizer)
     queries = select_queries(ds.queries, cfg.max_queries, cfg.seed)
-    run = bm25_run(ds, queries, cfg.negatives.depth)
-    groups = training_groups(queries, ds.qrels, run, cfg.negatives, cfg.seed, cfg.max_pos_per_query)
-    if groups.empty:
-        raise ModelError("no training groups (no query with a relevant document and a BM25 negative)", where=ds.id)
+    groups = sampled_training_groups(ds, queries, cfg)
     docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})
     doc_ids = dict(zip(docnos, enc(ds.docs.texts(docnos), cfg.doc_max_tokens), strict=True))
     qtext = dict(zip(groups["qid"], groups["query"], strict=False))

@@ -115,6 +115,28 @@ def select_queries(queries: pd.DataFrame, max_queries: int | None, seed: int) ->
     return q.iloc[keep].reset_index(drop=True)
 
 
+def holdout_queries(queries: pd.DataFrame, fraction: float, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Split ``queries`` into (train, held-out) with a seeded sample of ``fraction`` held out (qid order kept).
+
+    Example:
+        >>> import pandas as pd
+        >>> q = pd.DataFrame({"qid": list("abcdefghij"), "query": list("abcdefghij")})
+        >>> train, dev = holdout_queries(q, 0.2, seed=0)
+        >>> len(train), len(dev), set(train["qid"]) & set(dev["qid"])
+        (8, 2, set())
+    """
+    if not 0.0 <= fraction < 1.0:
+        raise ModelError(f"the held-out fraction must be in [0, 1), got {fraction}")
+    q = queries.sort_values("qid", kind="mergesort").reset_index(drop=True)
+    n_dev = int(round(fraction * len(q)))
+    if n_dev == 0:
+        return q, q.iloc[:0]
+    rng = np.random.default_rng(seed)
+    dev = np.zeros(len(q), dtype=bool)
+    dev[rng.choice(len(q), size=n_dev, replace=False)] = True
+    return q[~dev].reset_index(drop=True), q[dev].reset_index(drop=True)
+
+
 def training_groups(
     queries: pd.DataFrame,
     qrels: pd.DataFrame,
@@ -163,6 +185,26 @@ def training_groups(
                 negs = [rng.choice(negs_pool) for _ in range(negatives.n_neg)]
             rows.append((qid, text, pos, negs))
     return pd.DataFrame(rows, columns=["qid", "query", "pos", "negs"])
+
+
+def sampled_training_groups(ds: Any, queries: pd.DataFrame, cfg: Any) -> pd.DataFrame:
+    """The training groups of ``queries`` (BM25 hard negatives per ``cfg.negatives``), at most ``cfg.max_groups``.
+
+    ``cfg`` is a model config with ``negatives``, ``seed``, ``max_pos_per_query`` and optionally ``max_groups``
+    (a seeded sample, original order kept). No group at all is a :class:`ModelError`.
+
+    Example:
+        >>> sampled_training_groups(ds, ds.queries.head(5), CrossEncoderConfig())   # doctest: +SKIP
+    """
+    run = bm25_run(ds, queries, cfg.negatives.depth)
+    groups = training_groups(queries, ds.qrels, run, cfg.negatives, cfg.seed, cfg.max_pos_per_query)
+    if groups.empty:
+        raise ModelError("no training groups: the split has no query with both a relevant document and a BM25 "
+                         "negative", where=ds.id)  # fmt: skip
+    max_groups = getattr(cfg, "max_groups", None)
+    if max_groups is not None and len(groups) > max_groups:
+        groups = groups.sample(n=max_groups, random_state=cfg.seed).sort_index().reset_index(drop=True)
+    return groups
 
 
 def bm25_run(dataset: Any, queries: pd.DataFrame, depth: int) -> pd.DataFrame:
