@@ -4,7 +4,7 @@ Reimplements the augmentation of CertDR (Wu et al., CIKM 2022; ``noisy_train.py`
 ``../shared/reference/papers.md`` §1.5): every training document is replaced once, offline, by one draw from the
 smoothing distribution Π_d (each word with a smoothing set replaced by a uniform draw from T_w), and the ranker is
 trained as usual on those documents. The paper trains its BERT cross-encoder this way; here any irrobust trainer
-that reads ``dataset.docs.texts`` is supported (KNRM via :func:`train_noisy_knrm`).
+that reads ``dataset.docs.texts`` is supported (:func:`train_noisy_knrm`, :func:`train_noisy_cross_encoder`).
 
 Deviations: the draw of a document is seeded by (seed, docno), so the augmented corpus is reproducible; the paper
 truncates the noisy document to 445 word pieces before decoding it back to text, here the model's own truncation
@@ -24,8 +24,9 @@ from typing import Any
 from irrobust.certify.perturb import PerturbationSets, doc_rng
 from irrobust.util.io import sha256_json
 
-#: the default name of the noisily trained KNRM model
+#: the default names of the noisily trained KNRM and cross-encoder models
 NOISY_KNRM = "knrm-minilm-noisy"
+NOISY_CE = "ce-minilm-noisy"
 
 
 class NoisyDocs:
@@ -79,6 +80,21 @@ class NoisyDataset:
         return getattr(self.base, name)
 
 
+def train_noisy(trainer: Any, dataset: Any, sets: PerturbationSets | None, seed: int, name: str, config: Any,
+                progress: bool = True) -> Path:  # fmt: skip
+    """Train with ``trainer(ds, name=, config=, progress=)`` on the noisy documents of ``dataset`` (ID or object).
+
+    Example:
+        >>> from irrobust.rankers.knrm import KNRMConfig, train_knrm
+        >>> train_noisy(train_knrm, "beir/scifact/train", None, 42, NOISY_KNRM, KNRMConfig())   # doctest: +SKIP
+    """
+    from irrobust.rankers.training import resolve_dataset
+
+    ds = resolve_dataset(dataset)
+    sets = sets if sets is not None else PerturbationSets.from_dataset(ds)
+    return trainer(NoisyDataset(ds, sets, seed), name=name, config=config, progress=progress)
+
+
 def train_noisy_knrm(dataset: Any, sets: PerturbationSets | None = None, seed: int = 42, name: str = NOISY_KNRM,
                      config: Any = None, progress: bool = True) -> Path:  # fmt: skip
     """Train KNRM on noisy documents of ``dataset`` (ID or object); returns the model directory (reused when valid).
@@ -88,12 +104,31 @@ def train_noisy_knrm(dataset: Any, sets: PerturbationSets | None = None, seed: i
         PosixPath('.../indexes/beir/scifact/models/knrm-minilm-noisy')
     """
     from irrobust.rankers.knrm import KNRMConfig, train_knrm
-    from irrobust.rankers.training import resolve_dataset
 
-    ds = resolve_dataset(dataset)
-    sets = sets if sets is not None else PerturbationSets.from_dataset(ds)
-    cfg = config or KNRMConfig(seed=seed)
-    return train_knrm(NoisyDataset(ds, sets, seed), name=name, config=cfg, progress=progress)
+    return train_noisy(train_knrm, dataset, sets, seed, name, config or KNRMConfig(seed=seed), progress)
 
 
-__all__ = ["NOISY_KNRM", "NoisyDataset", "NoisyDocs", "train_noisy_knrm"]
+def train_noisy_cross_encoder(dataset: Any, sets: PerturbationSets | None = None, seed: int = 42, name: str = NOISY_CE,
+                              config: Any = None, progress: bool = True) -> Path:  # fmt: skip
+    """Fine-tune the MiniLM cross-encoder on noisy documents of ``dataset`` (the paper's BERT noisy training).
+
+    Example:
+        >>> train_noisy_cross_encoder("beir/scifact/train")   # doctest: +SKIP
+        PosixPath('.../indexes/beir/scifact/models/ce-minilm-noisy')
+    """
+    from irrobust.rankers.cross_encoder import CrossEncoderConfig, train_cross_encoder
+
+    return train_noisy(
+        train_cross_encoder, dataset, sets, seed, name, config or CrossEncoderConfig(seed=seed), progress
+    )
+
+
+__all__ = [
+    "NOISY_CE",
+    "NOISY_KNRM",
+    "NoisyDataset",
+    "NoisyDocs",
+    "train_noisy",
+    "train_noisy_cross_encoder",
+    "train_noisy_knrm",
+]

@@ -45,3 +45,25 @@ def test_train_small_noisy_knrm(sets, tmp_path):
     assert manifest["train_triples"] > 0
     assert KNRMScorer(path, threads=1).score("vitamin d", ["vitamin d deficiency", "plate tectonics"]).shape == (2,)
     assert callable(train_noisy_knrm)
+
+
+def test_train_tiny_noisy_cross_encoder_on_noisy_documents(sets, tmp_path):
+    import functools
+    import json
+
+    import irrobust as ir
+    from irrobust.certify.noisy import train_noisy
+    from irrobust.rankers.cross_encoder import CrossEncoderConfig, train_cross_encoder
+    from irrobust.rankers.training import NegativesConfig
+
+    train = ir.dataset("beir/scifact/train")
+    cfg = CrossEncoderConfig(max_queries=6, max_length=64, negatives=NegativesConfig(n_neg=1, depth=20), seed=0,
+                             threads=1)  # fmt: skip
+    noisy = train_noisy(functools.partial(train_cross_encoder, directory=tmp_path / "noisy"), train, sets, 0,
+                        "ce-noisy-test", cfg, progress=False)  # fmt: skip
+    clean = train_cross_encoder(train, config=cfg, directory=tmp_path / "clean", progress=False)
+    m_noisy, m_clean = (json.loads((p / "manifest.json").read_text()) for p in (noisy, clean))
+    assert m_noisy["docs_checksum"] == NoisyDataset(train, sets, 0).docs_checksum != m_clean["docs_checksum"]
+    # same queries, negatives and seed: only the substituted documents make the weights differ
+    assert m_noisy["train_groups"] == m_clean["train_groups"]
+    assert m_noisy["files"]["model.safetensors"] != m_clean["files"]["model.safetensors"]
