@@ -425,12 +425,19 @@ def config_dict(obj: Any) -> dict[str, Any]:
 
 
 def default_threads() -> int:
-    """Number of torch threads to use: the CPUs available to this process.
+    """Number of torch threads to use: ``IRROBUST_THREADS`` if set, else the CPUs available to this process.
+
+    Set ``IRROBUST_THREADS=1`` to run several single-threaded jobs side by side without oversubscribing the cores.
 
     Example:
         >>> default_threads() >= 1
         True
     """
+    env = os.environ.get("IRROBUST_THREADS", "").strip()
+    if env:
+        if not env.isdigit() or int(env) < 1:
+            raise ModelError(f"IRROBUST_THREADS must be a positive integer, got {env!r}", where="environment")
+        return int(env)
     try:
         return max(1, len(os.sched_getaffinity(0)))
     except AttributeError:  # pragma: no cover (non-Linux)
