@@ -89,6 +89,7 @@ def fit_alpha(
     from irrobust.evaluate.measures import evaluate_run
     from irrobust.pipeline.transformer import add_ranks
 
+    qrels = qrels[qrels["qid"].astype(str).isin(set(run["qid"].astype(str)))]  # the run's queries only
     curve = []
     for a in grid:
         fused = add_ranks(run[["qid", "docno"]].assign(score=interpolate(run["qid"], run["score"], model_scores, a)))

@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 
 from irrobust.errors import ModelError
+from irrobust.evaluate.measures import evaluate_run
 from irrobust.rankers.cross_encoder import CrossEncoderConfig, CrossEncoderReranker, train_cross_encoder
 from irrobust.rankers.interpolation import ALPHA_GRID, fit_alpha, interpolate, minmax_per_query
 from irrobust.rankers.training import NegativesConfig
@@ -29,12 +30,14 @@ def test_fit_alpha_follows_the_better_signal(heldout_run, scifact_test):
     rel = set(zip(qrels["qid"], qrels["docno"], strict=True))
     oracle = np.array([1.0 if (q, d) in rel else 0.0 for q, d in zip(heldout_run["qid"], heldout_run["docno"],
                                                                        strict=True)])  # fmt: skip
-    fit = fit_alpha(heldout_run, oracle, qrels)
+    fit = fit_alpha(heldout_run, oracle, scifact_test.qrels)  # qrels of other queries do not dilute the mean
     # from alpha = 0.5 on, the 0/1 oracle dominates any normalised BM25 score: the smallest such weight wins
     assert fit["alpha"] == 0.5 and fit["value"] == pytest.approx(fit["curve"][-1]["nDCG@10"])
     assert fit["value"] > fit["curve"][0]["nDCG@10"]
     noise = np.random.default_rng(0).random(len(heldout_run))
     fit_noise = fit_alpha(heldout_run, noise, qrels)
+    assert fit_noise["curve"][0]["nDCG@10"] == pytest.approx(
+        evaluate_run(heldout_run, qrels, ["nDCG@10"])["nDCG@10"])  # alpha = 0 is BM25's own ranking  # fmt: skip
     assert fit_noise["alpha"] < 0.5
     assert [r["alpha"] for r in fit["curve"]] == list(ALPHA_GRID) and fit["queries"] == heldout_run["qid"].nunique()
 
