@@ -33,7 +33,9 @@ class DenseRerankParams(Params):
 class LearnedParams(Params):
     """Shared parameters of learned rerankers."""
 
-    model: str | None = Field(None, description="model name under indexes/<collection>/models/ (default per ranker)")
+    model: str | None = Field(
+        None, description="model name under indexes/<collection>/models/ (default: per ranker and training settings)"
+    )
     train_on: str | None = Field(None, description="training dataset ID (default: the evaluation collection's train)")
     fit: bool = Field(True, description="train when no valid model exists (false: a missing model is an error)")
     epochs: int | None = Field(None, ge=1)
@@ -92,12 +94,12 @@ def _dense_rerank(ctx: StageContext, p: DenseRerankParams) -> Transformer:
 @register_ranker("cross_encoder", CrossEncoderParams, "MiniLM cross-encoder fine-tuned with BM25 negatives",
                  family="cross-encoder")  # fmt: skip
 def _cross_encoder(ctx: StageContext, p: CrossEncoderParams) -> Transformer:
-    from irrobust.rankers.cross_encoder import DEFAULT_NAME, CrossEncoderConfig, CrossEncoderReranker, with_overrides
+    from irrobust.rankers.cross_encoder import CrossEncoderConfig, CrossEncoderReranker, with_overrides
 
     cfg = with_overrides(CrossEncoderConfig(), **_overrides(p, ctx, ("max_length", "dev_fraction")))
     if p.n_neg is not None:
         cfg = with_overrides(cfg, negatives={"n_neg": p.n_neg})
-    return CrossEncoderReranker.from_dataset(p.train_on or ctx.default_train(), name=p.model or DEFAULT_NAME,
+    return CrossEncoderReranker.from_dataset(p.train_on or ctx.default_train(), name=p.model,
                                              docs=ctx.dataset.docs, train=p.fit, config=cfg, precision=p.precision,
                                              interpolate=p.interpolate)  # fmt: skip
 
@@ -105,10 +107,10 @@ def _cross_encoder(ctx: StageContext, p: CrossEncoderParams) -> Transformer:
 @register_ranker("knrm", KNRMParams, "KNRM kernel-pooling interaction model", family="interaction")
 def _knrm(ctx: StageContext, p: KNRMParams) -> Transformer:
     from irrobust.rankers.cross_encoder import with_overrides
-    from irrobust.rankers.knrm import DEFAULT_NAME, KNRMConfig, KNRMReranker
+    from irrobust.rankers.knrm import KNRMConfig, KNRMReranker
 
     cfg = with_overrides(KNRMConfig(), **_overrides(p, ctx, ("embeddings",)))
     if p.n_neg is not None:
         cfg = with_overrides(cfg, negatives={"n_neg": p.n_neg})
-    return KNRMReranker.from_dataset(p.train_on or ctx.default_train(), name=p.model or DEFAULT_NAME,
+    return KNRMReranker.from_dataset(p.train_on or ctx.default_train(), name=p.model,
                                      docs=ctx.dataset.docs, train=p.fit, config=cfg)  # fmt: skip

@@ -102,11 +102,34 @@ class TrainedReranker(ScoringReranker):
         raise NotImplementedError
 
     @classmethod
+    def auto_name(cls, config: Any = None) -> str:
+        """The model name for ``config``: ``default_name`` for the default training settings (any seed), else
+        ``default_name-<8 hex digits of the settings>``, so that pipelines training the same family with other
+        settings (say, fewer epochs on one collection) never overwrite each other's model directory.
+
+        Example:
+            >>> from irrobust.rankers.cross_encoder import CrossEncoderConfig, CrossEncoderReranker
+            >>> CrossEncoderReranker.auto_name(CrossEncoderConfig(seed=7))
+            'ce-minilm'
+            >>> CrossEncoderReranker.auto_name(CrossEncoderConfig(epochs=1)).startswith("ce-minilm-")
+            True
+        """
+        from irrobust.util.io import sha256_json
+
+        if config is None:
+            return cls.default_name
+        spec = {k: v for k, v in config.training_spec().items() if k != "seed"}
+        default = {k: v for k, v in type(config)().training_spec().items() if k != "seed"}
+        return cls.default_name if spec == default else f"{cls.default_name}-{sha256_json(spec)[:8]}"
+
+    @classmethod
     def from_dataset(
         cls, dataset: Any, name: str | None = None, docs: Any = None, train: bool = False, config: Any = None,
         **kwargs: Any,
     ) -> TrainedReranker:  # fmt: skip
         """The reranker trained on ``dataset`` (a training split) under ``name``; train it first if ``train``.
+
+        Without ``name``, the name follows the training settings (:meth:`auto_name`).
 
         Training reuses a still-valid model directory; loading validates it (missing, foreign dataset or
         tokenizer, corrupted files → :class:`ModelError`).
@@ -115,7 +138,7 @@ class TrainedReranker(ScoringReranker):
             >>> from irrobust.rankers.knrm import KNRMReranker
             >>> KNRMReranker.from_dataset("beir/scifact/train", train=True)   # doctest: +SKIP
         """
-        name = name or cls.default_name
+        name = name or cls.auto_name(config)
         path = cls.train_model(dataset, name=name, config=config) if train else cls.load_model(dataset, name=name)
         return cls(path, docs=docs, verify=False, **kwargs)
 
