@@ -151,3 +151,16 @@ def test_small_cross_encoder_beats_random(tmp_path, scifact_train, scifact_test,
     qrels = scifact_test.qrels[scifact_test.qrels["qid"].isin(heldout_run["qid"])]
     ce = evaluate_run(reranked, qrels, ["nDCG@10"])["nDCG@10"]
     assert ce > random_ndcg(heldout_run, qrels) + 0.05
+
+
+def test_model_names_follow_training_settings():
+    from irrobust.rankers.knrm import KNRMConfig, KNRMReranker
+
+    assert CrossEncoderReranker.auto_name(None) == CrossEncoderReranker.auto_name(CrossEncoderConfig(seed=42)) == \
+        "ce-minilm"  # fmt: skip
+    one = CrossEncoderReranker.auto_name(CrossEncoderConfig(epochs=1, seed=42))
+    assert one == CrossEncoderReranker.auto_name(CrossEncoderConfig(epochs=1, seed=3)) != "ce-minilm"
+    assert one != CrossEncoderReranker.auto_name(CrossEncoderConfig(epochs=3))
+    assert CrossEncoderReranker.auto_name(TINY) not in (one, "ce-minilm")  # quick runs never clobber real models
+    assert KNRMReranker.auto_name(KNRMConfig(seed=1)) == "knrm-minilm"
+    assert KNRMReranker.auto_name(KNRMConfig(epochs=1)).startswith("knrm-minilm-")
