@@ -31,7 +31,7 @@ import numpy as np
 from irrobust import paths
 from irrobust.errors import ModelError
 from irrobust.rankers.training import check_model_dir, resolve_dataset, write_model_dir
-from irrobust.util.io import sha256_file, sha256_json
+from irrobust.util.io import build_lock, sha256_file, sha256_json
 
 KIND = "dense-minilm"
 MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
@@ -227,15 +227,22 @@ def dense_index(
         "model_sha256": model_sha256(),
         "doc_count": len(ds.docs),
     }
-    if final.exists() and not rebuild:
-        try:
-            manifest = check_model_dir(final, KIND, verify_files=True)
-            if all(manifest.get(k) == v for k, v in expected.items()):
-                return DenseIndex(final, method=method, verify=False, **kwargs)
-        except ModelError:
-            pass  # stale or corrupted: rebuild
-    _build(ds, final, expected, batch_size, progress)
+    if not rebuild and _valid(final, expected):
+        return DenseIndex(final, method=method, verify=False, **kwargs)
+    with build_lock(final):  # another process may be building it: wait, then reuse its index
+        if rebuild or not _valid(final, expected):
+            _build(ds, final, expected, batch_size, progress)
     return DenseIndex(final, method=method, verify=False, **kwargs)
+
+
+def _valid(final: Path, expected: dict[str, Any]) -> bool:
+    if not final.exists():
+        return False
+    try:
+        manifest = check_model_dir(final, KIND, verify_files=True)
+    except ModelError:
+        return False  # stale or corrupted: rebuild
+    return all(manifest.get(k) == v for k, v in expected.items())
 
 
 def _dataset_for(source: str | Any) -> Any:

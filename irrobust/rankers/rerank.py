@@ -139,7 +139,15 @@ class TrainedReranker(ScoringReranker):
             >>> KNRMReranker.from_dataset("beir/scifact/train", train=True)   # doctest: +SKIP
         """
         name = name or cls.auto_name(config)
-        path = cls.train_model(dataset, name=name, config=config) if train else cls.load_model(dataset, name=name)
+        if train:
+            from irrobust.rankers.training import model_dir, resolve_dataset
+            from irrobust.util.io import build_lock
+
+            ds = resolve_dataset(dataset)
+            with build_lock(model_dir(ds.collection, name)):  # concurrent pipelines train a model once
+                path = cls.train_model(ds, name=name, config=config)
+        else:
+            path = cls.load_model(dataset, name=name)
         return cls(path, docs=docs, verify=False, **kwargs)
 
     def extra_spec(self) -> dict[str, Any]:

@@ -116,6 +116,30 @@ def atomic_dir(final: str | os.PathLike) -> Iterator[Path]:
         raise
 
 
+@contextlib.contextmanager
+def build_lock(final: str | os.PathLike) -> Iterator[None]:
+    """Hold an exclusive lock on building ``final`` (a sibling ``.<name>.lock`` file, ``fcntl.flock``).
+
+    Two processes that would build the same index or model wait for each other instead of racing on one
+    work directory; the second one then finds the first one's result valid and reuses it.
+
+    Example:
+        >>> import tempfile, pathlib
+        >>> with build_lock(pathlib.Path(tempfile.mkdtemp()) / "index"):
+        ...     pass
+    """
+    import fcntl
+
+    final = Path(final)
+    final.parent.mkdir(parents=True, exist_ok=True)
+    with open(final.parent / f".{final.name}.lock", "a") as fh:
+        fcntl.flock(fh, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
     """Hex SHA-256 of a file's bytes.
 

@@ -45,3 +45,28 @@ def test_jvm_fatal_error_log_goes_to_the_workspace_not_the_cwd():
     options = [o for o in jnius_config.get_options() if o.startswith("-XX:ErrorFile=")]
     assert options == [f"-XX:ErrorFile={paths.home() / '.cache' / 'jvm' / 'hs_err_pid%p.log'}"]
     assert (paths.home() / ".cache" / "jvm").is_dir()  # else the JVM falls back to the current directory
+
+
+def test_build_lock_serialises_two_processes(tmp_path):
+    import multiprocessing as mp
+    import time
+
+    from irrobust.util.io import build_lock
+
+    def hold(path, log, tag):
+        with build_lock(path):
+            with open(log, "a") as fh:
+                fh.write(f"{tag}+")
+            time.sleep(0.3)
+            with open(log, "a") as fh:
+                fh.write(f"{tag}-")
+
+    ctx = mp.get_context("fork")
+    log = tmp_path / "log"
+    procs = [ctx.Process(target=hold, args=(tmp_path / "index", log, t)) for t in "ab"]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join()
+    text = log.read_text()
+    assert text in ("a+a-b+b-", "b+b-a+a-")  # never interleaved
