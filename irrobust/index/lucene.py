@@ -172,7 +172,11 @@ def lucene_index(source: str | Dataset, rebuild: bool = False, progress: bool = 
         "settings": INDEX_SETTINGS,
     }
     if rebuild or not manifest_matches(dest, expected):
-        build_lucene_index(ds, dest, progress=progress)
+        from irrobust.util.io import build_lock
+
+        with build_lock(dest):  # a concurrent run may be building it: wait, then reuse
+            if rebuild or not manifest_matches(dest, expected):
+                build_lucene_index(ds, dest, progress=progress)
     manifest = read_manifest(dest)
     if manifest is None:  # pragma: no cover - atomic rename guarantees it
         raise ModelError("index has no manifest", where=str(dest))
