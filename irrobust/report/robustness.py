@@ -157,7 +157,8 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
         if cc.empty:
             cc = pd.DataFrame(columns=["dataset"])
         parts = [f"## Task 2 — query shifts (out of distribution, {measure})\n",
-                 f"Each cell: mean under the shift and the relative drop from the same system's clean run; ▼ / ▲ = "
+                 f"Each cell: mean under the shift and its relative change from the same system's clean run (negative: a "
+                 f"drop; the plot and the scorecard use the drop, positive when the shift hurts); ▼ / ▲ = "
                  f"significantly lower / higher ({cc.test.iloc[0] if len(cc) else sig.test} on paired per-query "
                  f"values, {CORRECTION_NAMES[sig.correction]} correction over all systems × shifts per dataset, α = {sig.alpha}). "
                  "Every query is evaluated; the last row says how many the shift actually changed.\n"]  # fmt: skip
@@ -204,14 +205,16 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
         parts = [f"## Task 3 — domain transfer ({measure})\n",
                  "Learned parts trained on the source collection and applied to the target, against the same system "
                  "trained in-domain where the target has training data (untrained rankers such as BM25 are the "
-                 "reference: identical in both columns). ▼ = significantly lower than in-domain.\n"]  # fmt: skip
+                 "reference: identical in both columns). Relative drop: positive when the transferred system is worse. "
+                 "▼ / ▲ = significantly lower / higher than in-domain; a negative drop means the in-domain model is "
+                 "the weaker one.\n"]  # fmt: skip
         if cc.empty:
             targets = ", ".join(cfg.tasks.transfer.targets)
             parts.append(f"None of the targets ({targets}) has training data, so no in-domain model exists; the "
                          "effectiveness tables above show the transferred systems against BM25 on each target.")  # fmt: skip
             out.append("\n\n".join(parts) + "\n")
         rows = [] if cc.empty else [[r.dataset, r.condition, r.system, families.get(r.system, ""), f"{r.reference_mean:.4f}",
-                 f"{r['mean']:.4f}", f"{r.relative_drop * 100:+.1f}%" + (" ▼" if r.significant and r.delta < 0 else "")]
+                 f"{r['mean']:.4f}", f"{r.relative_drop * 100:+.1f}%" + ((" ▼" if r.delta < 0 else " ▲") if r.significant else "")]
                 for _, r in cc.iterrows()]  # fmt: skip
         if rows:
             parts.append(markdown_table(["target", "condition", "system", "family", "in-domain", "transferred",
