@@ -31,7 +31,7 @@ from irrobust import paths
 from irrobust.data.dataset import Dataset, dataset
 from irrobust.errors import IrrobustError, ModelError
 from irrobust.index.manifest import manifest_matches, read_manifest, write_manifest
-from irrobust.util.io import atomic_dir
+from irrobust.util.io import atomic_dir, build_lock
 
 INDEX_SETTINGS: dict[str, Any] = {
     "format": 2,
@@ -172,8 +172,6 @@ def lucene_index(source: str | Dataset, rebuild: bool = False, progress: bool = 
         "settings": INDEX_SETTINGS,
     }
     if rebuild or not manifest_matches(dest, expected):
-        from irrobust.util.io import build_lock
-
         with build_lock(dest):  # a concurrent run may be building it: wait, then reuse
             if rebuild or not manifest_matches(dest, expected):
                 build_lucene_index(ds, dest, progress=progress)

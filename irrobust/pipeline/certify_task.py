@@ -49,9 +49,6 @@ def certified_systems(cfg: Any) -> list[str]:
     return [s.name for s in cfg.systems if getattr(s, "fuse", None) is None]
 
 
-_lists = top_lists  # the system's own top lists (irrobust.pipeline.lists)
-
-
 def _exact_result(
     scorer: Any, sets: Any, lst: dict[str, Any], budgets: list[int | None], ks: list[int]
 ) -> dict[str, Any]:
@@ -120,7 +117,7 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
                              rules=tuple((r.rule, r.bound) for r in task.rules), adaptive=task.adaptive,
                              n0=min(task.n0, n))  # fmt: skip
         cap = task.system_max_queries.get(name)
-        lists = _lists(system, queries if cap is None else queries.head(cap), ds, task.depth)
+        lists = top_lists(system, queries if cap is None else queries.head(cap), ds, task.depth)
         key = {"system": system.spec(), "dataset": ds.id, "docs": ds.docs_checksum, "config": ccfg.as_dict(),
                "squash": squash.as_dict(), "sets": sets.summary(), "depth": task.depth}  # fmt: skip
         store = CheckpointStore(rd.file(f"certify/{slug(ds.id)}/{slug(name)}/smoothed/.keep").parent, key)

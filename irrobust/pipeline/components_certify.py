@@ -31,10 +31,6 @@ class NoisyParams(Params):
     graph: str = Field("mutual", pattern="^(mutual|union)$")
 
 
-#: kept for pipelines and code written against the KNRM-only name
-NoisyKNRMParams = NoisyParams
-
-
 def _noisy_stage(ctx: StageContext, p: NoisyParams, kind: str) -> Transformer:
     """Train (or load and check) the noisy model of ``kind`` ("knrm" or "cross-encoder") and wrap it as a stage."""
     from irrobust.certify import noisy
@@ -78,4 +74,4 @@ def _ce_noisy(ctx: StageContext, p: NoisyParams) -> Transformer:
     return _noisy_stage(ctx, p, "cross-encoder")
 
 
-__all__ = ["RANKERS", "NoisyKNRMParams", "NoisyParams"]
+__all__ = ["RANKERS", "NoisyParams"]

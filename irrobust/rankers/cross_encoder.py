@@ -40,9 +40,9 @@ import numpy as np
 import pandas as pd
 
 from irrobust.errors import ModelError
-from irrobust.pipeline.transformer import add_ranks, check_columns
+from irrobust.pipeline.transformer import check_columns
 from irrobust.rankers.interpolation import fit_alpha, interpolate
-from irrobust.rankers.rerank import TrainedReranker, as_docstore, rerank_texts
+from irrobust.rankers.rerank import TrainedReranker, as_docstore
 from irrobust.rankers.scoring import CrossEncoderScorer, torch_threads
 from irrobust.rankers.training import (
     NegativesConfig,
@@ -439,14 +439,11 @@ class CrossEncoderReranker(TrainedReranker):
             raise ModelError(f"the interpolation weight must be in [0, 1], got {interpolate}", where=str(self.path))
         return float(interpolate)
 
-    def transform(self, table: pd.DataFrame) -> pd.DataFrame:
+    def combine(self, table: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
         if self.alpha is None:
-            return super().transform(table)
-        check_columns(table, ("qid", "query", "docno", "score"), repr(self))
-        if table.empty:
-            return add_ranks(table.assign(score=pd.Series(dtype=float)))
-        model = self.scorer.score(table["query"].astype(str).tolist(), rerank_texts(table, self.docs, repr(self)))
-        return add_ranks(table.assign(score=interpolate(table["qid"].astype(str), table["score"], model, self.alpha)))
+            return scores
+        check_columns(table, ("score",), repr(self))  # the first stage's score to interpolate with
+        return interpolate(table["qid"].astype(str), table["score"], scores, self.alpha)
 
     def extra_spec(self) -> dict[str, Any]:
         spec = {

@@ -74,7 +74,16 @@ class ScoringReranker(Transformer):
             return add_ranks(table.assign(score=pd.Series(dtype=float)))
         texts = rerank_texts(table, self.docs, repr(self))
         scores = np.asarray(self.scorer.score(table["query"].astype(str).tolist(), texts), dtype=np.float64)
-        return add_ranks(table.assign(score=scores))
+        return add_ranks(table.assign(score=self.combine(table, scores)))
+
+    def combine(self, table: pd.DataFrame, scores: np.ndarray) -> np.ndarray:
+        """The final score of each row from the model's ``scores`` (default: the model's score alone).
+
+        Example:
+            >>> ScoringReranker.combine(None, pd.DataFrame(), np.array([0.5])).tolist()
+            [0.5]
+        """
+        return scores
 
 
 class TrainedReranker(ScoringReranker):
