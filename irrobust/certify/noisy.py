@@ -80,6 +80,27 @@ class NoisyDataset:
         return getattr(self.base, name)
 
 
+def noisy_name(default: str, config: Any, sets: PerturbationSets) -> str:
+    """Model name of a noisily trained ranker: ``default`` for the default training settings and default smoothing
+    sets (any seed), else ``default-<8 hex of both>``, so that noisy models of other settings never overwrite it.
+
+    Example:
+        >>> from irrobust.rankers.knrm import KNRMConfig
+        >>> sets = PerturbationSets({"big": ["large"]}, min_freq=2)
+        >>> noisy_name(NOISY_KNRM, KNRMConfig(seed=3), sets)
+        'knrm-minilm-noisy'
+        >>> noisy_name(NOISY_KNRM, KNRMConfig(), PerturbationSets({"big": ["large"]}, neighbours=5))[:18]
+        'knrm-minilm-noisy-'
+    """
+
+    def spec(cfg: Any, settings: dict[str, Any]) -> dict[str, Any]:
+        return {"train": {k: v for k, v in cfg.training_spec().items() if k != "seed"}, "sets": settings}
+
+    default_sets = {"max_set": 100, "min_freq": 2, "graph": "mutual", "neighbours": None}
+    mine = spec(config, sets.settings())
+    return default if mine == spec(type(config)(), default_sets) else f"{default}-{sha256_json(mine)[:8]}"
+
+
 def train_noisy(trainer: Any, dataset: Any, sets: PerturbationSets | None, seed: int, name: str, config: Any,
                 progress: bool = True) -> Path:  # fmt: skip
     """Train with ``trainer(ds, name=, config=, progress=)`` on the noisy documents of ``dataset`` (ID or object).
@@ -128,6 +149,7 @@ __all__ = [
     "NOISY_KNRM",
     "NoisyDataset",
     "NoisyDocs",
+    "noisy_name",
     "train_noisy",
     "train_noisy_cross_encoder",
     "train_noisy_knrm",

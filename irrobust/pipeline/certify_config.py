@@ -66,6 +66,9 @@ class CertifyTask(_Strict):
     max_set: int = Field(100, ge=1, description="the cap M on the smoothing sets")
     min_freq: int = Field(2, ge=0, description="minimum corpus frequency of a vocabulary word")
     graph: Literal["mutual", "union"] = "mutual"
+    neighbours: int | None = Field(
+        None, ge=1, description="keep each word's first k table neighbours (the analogue of τ_sim; null: all)"
+    )
     exact_bm25: bool = Field(True, description="exact deterministic certificates for BM25 systems")
     calibration_queries: int = Field(
         20, ge=2, description="training queries that fit the squashing of unbounded rankers"

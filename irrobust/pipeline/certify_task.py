@@ -13,7 +13,7 @@ Rows of the long results table:
   ranked by the base scores / by ĝ.
 
 ``certify/certificates.csv`` has one row per (system, query, rule, bound, R, K) with N, α, the per-round
-level, the samples used, the seed, M, the graph and the squashing.
+level, the samples used, the seed, M, the graph, the neighbour cut and the squashing.
 
 Example:
     >>> out = run_certify_task(cfg, ds, built, rd)   # doctest: +SKIP
@@ -94,7 +94,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
     torch.set_num_threads(task.threads)
     timings: dict[str, float] = {}
     t0 = time.perf_counter()
-    sets = PerturbationSets.from_dataset(ds, min_freq=task.min_freq, max_set=task.max_set, graph=task.graph)
+    sets = PerturbationSets.from_dataset(ds, min_freq=task.min_freq, max_set=task.max_set, graph=task.graph,
+                                         neighbours=task.neighbours)  # fmt: skip
     timings[f"{ds.id}/certify/perturbation-sets"] = round(time.perf_counter() - t0, 3)
     queries = select_queries(ds.queries, task.max_queries, cfg.seed)
     train = train_split_of(ds.id) or ds.id
@@ -143,7 +144,7 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
                                     "n_samples": n, "samples_per_doc": res["samples_per_doc"],
                                     "samples": res["samples"], "alpha": task.alpha, "level": res["level"],
                                     "adaptive": task.adaptive, "seed": cfg.seed, "max_set": task.max_set,
-                                    "graph": task.graph, "squash": squash.kind, "depth": task.depth})  # fmt: skip
+                                    "graph": task.graph, "neighbours": task.neighbours, "squash": squash.kind, "depth": task.depth})  # fmt: skip
             docs = pd.DataFrame(res["docs"])
             base_runs.append(pd.DataFrame({"qid": res["qid"], "docno": docs.docno, "score": docs.base_score}))
             smooth_runs.append(pd.DataFrame({"qid": res["qid"], "docno": docs.docno, "score": docs.g}))
@@ -174,7 +175,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
                                         "rule": "exact", "bound": "none", "budget": rlab, "K": int(k),
                                         "certified": bool(v), "n_samples": 0, "samples_per_doc": 0, "samples": 0,
                                         "alpha": 0.0, "level": 0.0, "adaptive": False, "seed": cfg.seed,
-                                        "max_set": task.max_set, "graph": task.graph, "squash": "none",
+                                        "max_set": task.max_set, "graph": task.graph,
+                                        "neighbours": task.neighbours, "squash": "none",
                                         "depth": task.depth, "relaxed_docs": res["relaxed"][rlab]})  # fmt: skip
             timings[f"{ds.id}/certify/{name}/exact"] = round(time.perf_counter() - t2, 3)
     cols = ["dataset", "system", "task", "condition", "qid", "measure", "value"]

@@ -29,6 +29,7 @@ class NoisyParams(Params):
     seed: int | None = Field(None, description="training and augmentation seed (default: the pipeline seed)")
     max_set: int = Field(100, ge=1, description="the cap M of the smoothing sets used for the augmentation")
     graph: str = Field("mutual", pattern="^(mutual|union)$")
+    neighbours: int | None = Field(None, ge=1, description="first k table neighbours (as tasks.certify.neighbours)")
 
 
 def _noisy_stage(ctx: StageContext, p: NoisyParams, kind: str) -> Transformer:
@@ -48,8 +49,8 @@ def _noisy_stage(ctx: StageContext, p: NoisyParams, kind: str) -> Transformer:
     ds = resolve_dataset(p.train_on or ctx.default_train())
     seed = p.seed if p.seed is not None else ctx.seed
     cfg: Any = config(seed=seed, **{k: v for k, v in (("epochs", p.epochs), ("max_queries", p.max_queries)) if v})
-    sets = PerturbationSets.from_dataset(ds, max_set=p.max_set, graph=p.graph)
-    name = p.model or default
+    sets = PerturbationSets.from_dataset(ds, max_set=p.max_set, graph=p.graph, neighbours=p.neighbours)
+    name = p.model or noisy.noisy_name(default, cfg, sets)
     if p.fit:
         path = noisy.train_noisy(trainer, ds, sets, seed, name, cfg, progress=ctx.progress)
     else:

@@ -67,3 +67,17 @@ def test_train_tiny_noisy_cross_encoder_on_noisy_documents(sets, tmp_path):
     # same queries, negatives and seed: only the substituted documents make the weights differ
     assert m_noisy["train_groups"] == m_clean["train_groups"]
     assert m_noisy["files"]["model.safetensors"] != m_clean["files"]["model.safetensors"]
+
+
+def test_noisy_model_names_follow_settings(sets):
+    """The default name only for default training settings and sets; other settings never share its directory."""
+    from irrobust.certify.noisy import NOISY_KNRM, noisy_name
+    from irrobust.certify.perturb import PerturbationSets
+    from irrobust.rankers.knrm import KNRMConfig
+
+    assert noisy_name(NOISY_KNRM, KNRMConfig(seed=5), sets) == NOISY_KNRM
+    table = {"big": ["large"]}
+    names = {noisy_name(NOISY_KNRM, KNRMConfig(epochs=1), sets),
+             noisy_name(NOISY_KNRM, KNRMConfig(), PerturbationSets(table, neighbours=5)),
+             noisy_name(NOISY_KNRM, KNRMConfig(), PerturbationSets(table, max_set=50))}
+    assert len(names) == 3 and NOISY_KNRM not in names

@@ -36,6 +36,26 @@ def test_union_graph_is_larger(scifact):
     assert union.summary()["largest_component"] > mutual.summary()["largest_component"]
 
 
+def test_neighbour_cut_shrinks_the_graph_and_the_bounds(scifact, sets):
+    """Keeping each word's first k table neighbours: a subgraph, smaller components, fewer divided words, smaller δ_d."""
+    from irrobust.certify.perturb import corpus_word_counts
+    from irrobust.data.synonyms import load_counterfitted
+
+    table = load_counterfitted()
+    counts = corpus_word_counts(text for _, text in scifact.docs.iter())
+    cut = PerturbationSets(table, counts, neighbours=5)
+    assert cut.summary()["neighbours"] == 5 and "neighbours" not in sets.summary()
+    assert cut.summary()["largest_component"] < sets.summary()["largest_component"]
+    assert cut.summary()["divided_words"] < sets.summary()["divided_words"]
+    rng = np.random.default_rng(1)
+    for i in rng.choice(len(cut.words), 300, replace=False):
+        w = cut.words[i]
+        for n in cut.synonyms(w):  # every edge is a mutual edge of the full graph within both first-5 lists
+            assert n in sets.synonyms(w) and n in table[w][:5] and w in table[n][:5]
+    texts = scifact.docs.texts(sorted(scifact.qrels["docno"].unique())[:40])
+    assert np.median([cut.delta(t) for t in texts]) < np.median([sets.delta(t) for t in texts])
+
+
 def test_delta_and_sampling(sets, lists):
     _, _, _, texts, _ = lists[0]
     for text in texts[:4]:
