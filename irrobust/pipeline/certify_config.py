@@ -62,7 +62,7 @@ class CertifyTask(_Strict):
         min_length=1,
     )
     adaptive: bool = Field(False, description="adaptive sampling (geometric schedule from n0 up to samples)")
-    n0: int = Field(16, ge=2)
+    n0: int = Field(16, ge=2, description="first round of adaptive sampling (a system with N < n0: one round of N)")
     max_set: int = Field(100, ge=1, description="the cap M on the smoothing sets")
     min_freq: int = Field(2, ge=0, description="minimum corpus frequency of a vocabulary word")
     graph: Literal["mutual", "union"] = "mutual"
@@ -121,7 +121,7 @@ def check_certify(cfg: Any, source: str) -> None:
                 raise ConfigError(
                     f"unknown system {name!r}; allowed: {names}", where=f"{source}: tasks.certify.{key}[{i}]"
                 )
-    if task.adaptive and task.n0 > min([task.samples, *task.system_samples.values()]):
+    if task.adaptive and task.n0 > task.samples:  # a per-system N below n0 is sampled in one round
         raise ConfigError(f"n0 ({task.n0}) must not exceed the samples", where=f"{source}: tasks.certify.n0")
     if min(task.ks) >= task.depth:
         raise ConfigError(f"every K ({task.ks}) is >= depth ({task.depth}); nothing to certify",

@@ -13,7 +13,8 @@ Rows of the long results table:
   ranked by the base scores / by ĝ.
 
 ``certify/certificates.csv`` has one row per (system, query, rule, bound, R, K) with N, α, the per-round
-level, the samples used, the seed, M, the graph, the neighbour cut and the squashing.
+level, the samples used, the seed, M, the graph, the neighbour cut, the squashing and the
+query's compute seconds (kept in its checkpoint, so a resumed run reports the real cost).
 
 Example:
     >>> out = run_certify_task(cfg, ds, built, rd)   # doctest: +SKIP
@@ -144,7 +145,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
                                     "n_samples": n, "samples_per_doc": res["samples_per_doc"],
                                     "samples": res["samples"], "alpha": task.alpha, "level": res["level"],
                                     "adaptive": task.adaptive, "seed": cfg.seed, "max_set": task.max_set,
-                                    "graph": task.graph, "neighbours": task.neighbours, "squash": squash.kind, "depth": task.depth})  # fmt: skip
+                                    "graph": task.graph, "neighbours": task.neighbours, "squash": squash.kind,
+                                    "depth": task.depth, "seconds": res["seconds"]})  # fmt: skip
             docs = pd.DataFrame(res["docs"])
             base_runs.append(pd.DataFrame({"qid": res["qid"], "docno": docs.docno, "score": docs.base_score}))
             smooth_runs.append(pd.DataFrame({"qid": res["qid"], "docno": docs.docno, "score": docs.g}))
@@ -177,7 +179,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
                                         "alpha": 0.0, "level": 0.0, "adaptive": False, "seed": cfg.seed,
                                         "max_set": task.max_set, "graph": task.graph,
                                         "neighbours": task.neighbours, "squash": "none",
-                                        "depth": task.depth, "relaxed_docs": res["relaxed"][rlab]})  # fmt: skip
+                                        "depth": task.depth, "relaxed_docs": res["relaxed"][rlab],
+                                        "seconds": res["seconds"]})  # fmt: skip
             timings[f"{ds.id}/certify/{name}/exact"] = round(time.perf_counter() - t2, 3)
     cols = ["dataset", "system", "task", "condition", "qid", "measure", "value"]
     return {"table": pd.DataFrame(rows, columns=cols), "details": pd.DataFrame(details), "skipped": skipped,

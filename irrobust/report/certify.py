@@ -37,8 +37,38 @@ def _k(measure: str) -> int:
     return int(m.group(1)) if m else 0
 
 
-def certify_sections(table: pd.DataFrame, families: dict[str, str]) -> tuple[list[str], list[tuple[str, str, pd.DataFrame, str, bool]]]:  # fmt: skip
+def cost_table(details: pd.DataFrame, dataset: str) -> str:
+    """Per system of ``dataset``: the sampling settings and cost from ``certify/certificates.csv`` rows.
+
+    N is the (maximum) number of samples per document, "samples/doc" the mean actually drawn (smaller than N
+    when adaptive sampling stopped early), α the failure probability per query, "seconds" the compute time summed
+    over the certified queries (each query's time is kept in its checkpoint).
+
+    Example:
+        >>> d = pd.DataFrame({"dataset": "d", "system": "bm25", "kind": "bm25", "qid": ["1", "1", "2"],
+        ...                   "n_samples": 100, "samples_per_doc": [100, 100, 50], "alpha": 0.05, "adaptive": False,
+        ...                   "seconds": [2.0, 2.0, 1.0]})
+        >>> print(cost_table(d, "d").splitlines()[-1])
+        | bm25 | sampled | 100 | 75.0 | 0.05 | fixed | 2 | 3.0 |
+    """
+    rows = []
+    sel = details[details.dataset == dataset]
+    for (system, kind), grp in sel.groupby(["system", "kind"], sort=False):
+        per_q = grp.drop_duplicates("qid")
+        if kind == "bm25-exact":
+            rows.append([system, "exact (no sampling)", "—", "—", "—", "—", str(len(per_q)),
+                         f"{per_q.seconds.sum():.1f}"])  # fmt: skip
+            continue
+        mode = "adaptive" if bool(per_q.adaptive.iloc[0]) else "fixed"
+        rows.append([system, "sampled", str(int(per_q.n_samples.max())), f"{per_q.samples_per_doc.mean():.1f}",
+                     f"{per_q.alpha.iloc[0]:g}", mode, str(len(per_q)), f"{per_q.seconds.sum():.1f}"])  # fmt: skip
+    return markdown_table(["system", "certificate", "N", "samples/doc", "α", "sampling", "queries", "seconds"], rows)
+
+
+def certify_sections(table: pd.DataFrame, families: dict[str, str], details: pd.DataFrame | None = None) -> tuple[list[str], list[tuple[str, str, pd.DataFrame, str, bool]]]:  # fmt: skip
     """Markdown sections and scorecard entries ``(task, dataset, frame(system, value), criterion, lower_is_better)``.
+
+    ``details`` (the rows of ``certify/certificates.csv``) adds a table of N, samples drawn, α and compute time.
 
     The scorecard compares systems by CRQ@10 (or the largest K below 10 present) of the tightest sampled rule
     (``max-bernstein``, else the first condition) at the smallest budget R present.
@@ -66,6 +96,8 @@ def certify_sections(table: pd.DataFrame, families: dict[str, str]) -> tuple[lis
                 lines.append(cells)
         section.append(f"### {ds}: CRQ@K\n\n" + markdown_table(["system", "family", "condition",
                                                                   *[f"CRQ@{k}" for k in ks], "queries"], lines))  # fmt: skip
+        if details is not None and "seconds" in details.columns and (details.dataset == ds).any():
+            section.append(f"### {ds}: sampling and cost\n\n" + cost_table(details, ds))
         clean = table[(table.task == "certify-clean") & (table.dataset == ds)]
         if not clean.empty:
             cm = clean.groupby(["system", "condition", "measure"], sort=False)["value"].mean()
@@ -100,4 +132,4 @@ def certify_sections(table: pd.DataFrame, families: dict[str, str]) -> tuple[lis
     return ["\n\n".join(section) + "\n"], card
 
 
-__all__ = ["certify_sections"]
+__all__ = ["certify_sections", "cost_table"]

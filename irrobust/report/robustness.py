@@ -231,7 +231,10 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
     card.extend(attack_card)
     from irrobust.report.certify import certify_sections  # CertDR certification
 
-    certify_parts, certify_card = certify_sections(table, families)
+    certificates = rd.file("certify/certificates.csv") if rd is not None else None
+    details = pd.read_csv(certificates, dtype={"qid": str}) if certificates is not None and certificates.exists() \
+        else None  # fmt: skip
+    certify_parts, certify_card = certify_sections(table, families, details)
     out.extend(certify_parts)
     card.extend(certify_card)
     rows = scorecard_rows(card)

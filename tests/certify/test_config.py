@@ -27,6 +27,7 @@ def test_shipped_pipeline_is_valid():
         ({"systems": ["nope"]}, "tasks.certify.systems[0]"),
         ({"ks": [30], "depth": 20}, "tasks.certify.ks"),
         ({"system_samples": {"nope": 5}}, "tasks.certify.system_samples[0]"),
+        ({"adaptive": True, "n0": 64, "samples": 32}, "tasks.certify.n0"),
     ],
 )
 def test_cross_field_errors(certify, where):
@@ -36,7 +37,7 @@ def test_cross_field_errors(certify, where):
 
 
 def test_unknown_keys_and_bad_values_are_errors():
-    for bad in ({"sampels": 10}, {"budgets": [-1]}, {"rules": [{"rule": "other"}]}, {"alpha": 1.5}):
+    for bad in ({"sampels": 10}, {"budgets": [-1]}, {"rules": [{"rule": "other"}]}, {"alpha": 1.5}, {"neighbours": 0}):
         with pytest.raises(ConfigError):
             parse_pipeline(_cfg(**bad), "p.yaml")
     assert yaml.safe_dump(_cfg())  # the fixture itself is plain YAML-able data
