@@ -128,3 +128,69 @@ def test_adaptive_matches_fixed_decisions(sets, lucene, lists):
         for key, dec in a["decisions"].items():
             for k, v in dec.items():
                 assert not v or f["decisions"][key][k]  # adaptive never certifies what the fixed run cannot
+
+
+# a real SciFact test query whose BM25 top-8 list the smoothed BM25 certifies at K = 1, 2, 3 (and 5) for R = 2 and
+# R = all on the 5-neighbour graph (N = 1000, max-bernstein; found by a scan of 30 queries)
+QID_N5 = "1019"
+
+
+@pytest.mark.slow
+def test_prada_and_greedy_cannot_break_certificates_on_the_5_neighbour_graph(scifact, lucene, lists, squash):
+    """PRADA (m = 10 words) and greedy substitution (budget R = 2) against the smoothed BM25, within the attacker's
+    synonym sets S_w: for every K the query is certified at, no document from below K reaches the top K's smallest
+    ĝ beyond the Monte Carlo error (judged with an independent N = 4000 estimate)."""
+    import irrobust as ir
+    from irrobust.attacks import AttackInput
+    from irrobust.attacks.base import CachedTarget, RankGoal, SynonymSwap, WordDoc, greedy_search
+    from irrobust.attacks.recipe import AttackContext, make_attack
+    from irrobust.attacks.surrogate import train_surrogate
+    from irrobust.attacks.victims import LexicalTarget
+    from irrobust.certify.perturb import PerturbationSets
+
+    sets = PerturbationSets.from_dataset(scifact, neighbours=5)
+    q = scifact.queries[scifact.queries["qid"].astype(str) == QID_N5]
+    run = ir.BM25(ir.lucene_index(scifact.collection, progress=False), k=8)(q).sort_values("rank")
+    docnos = run["docno"].astype(str).tolist()
+    query, texts = str(q["query"].iloc[0]), scifact.docs.texts(docnos)
+    scorer = LuceneSampleScorer(lucene, squash)
+    cfg = CertifyConfig(n_samples=1000, budgets=(2, None), ks=(1, 2, 3, 5), rules=(("max", "bernstein"),))
+    res = certify_list(SmoothedRanker(scorer, sets, n_samples=1000, seed=0), sets, cfg, QID_N5, query, docnos, texts,
+                       run["score"].to_numpy(float))  # fmt: skip
+    certified = {r: [int(k) for k, v in res["decisions"][f"max/bernstein/R={r}"].items() if v] for r in ("2", "all")}
+    assert certified["2"] and certified["all"], "precondition: the query is certified at some K"
+    g = np.array([d["g"] for d in res["docs"]])
+    order = np.argsort(-g, kind="stable")
+    attacker = CachedTarget(SmoothedRanker(scorer, sets, n_samples=200, seed=5))
+    judge = SmoothedRanker(scorer, sets, n_samples=4000, seed=9)
+    tol = math.sqrt(math.log(1 / 1e-3) / (2 * 1000)) + math.sqrt(math.log(1 / 1e-3) / (2 * 4000))
+    swap = {w: list(sets.synonyms(w)) for w in sets.words if sets.synonyms(w)}  # the attacker's sets S_w
+    base = LexicalTarget.__new__(LexicalTarget)
+    base.scorer = lucene
+    surrogate = train_surrogate([(qq, tt, ss) for _, qq, _, tt, ss in lists] + [(query, texts, g)], seed=0, epochs=1)
+    ctx = AttackContext(SynonymSwap(swap), surrogate=surrogate)
+    prada = make_attack("prada", max_words=10, query_budget=40)
+    changed = 0
+    for budget, ks in (("2", certified["2"]), ("all", certified["all"])):
+        k = max(ks)  # the largest certified K: every document below it is a candidate
+        floor = float(g[order[:k]].min())
+        for j in order[k:]:
+            doc = WordDoc(texts[j])
+            if budget == "2":
+                cands = [c for c in _candidates(doc, sets, base, query) if c[1] in swap.get(doc.words[c[0]].lower(), [])]
+                out = greedy_search(doc, query, cands[:24], attacker, RankGoal(np.delete(g, j), success_rank=k),
+                                    float(g[j]), budget=2, query_budget=24)  # fmt: skip
+                assert len(out.edits) <= 2
+                attacked, edits = doc.render(out.edits), len(out.edits)
+            else:
+                ranked = [int(i) for i in order]
+                inp = AttackInput(QID_N5, query, docnos[j], texts[j], [docnos[i] for i in ranked],
+                                  [texts[i] for i in ranked], g[order], ranked.index(int(j)), seed=0, success_rank=k)  # fmt: skip
+                out = prada.attack(inp, attacker, ctx)
+                attacked, edits = out.attacked, out.edits
+                for i, new in out.substitutions.items():  # within the attacker's synonym sets
+                    assert new.lower() in swap[doc.words[i].lower()]
+            g_att = float(judge.score(query, [attacked])[0])
+            assert g_att < floor + tol, (budget, k, docnos[j])  # never into the top K beyond the Monte Carlo error
+            changed += bool(edits)
+    assert changed >= 1  # the attacks did change documents; the certificates held
