@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--batch", type=int, default=32, help="naive mode: texts per model call")
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=42)
+    ap.add_argument("--neighbours", type=int, default=None, help="perturbation sets: first k table neighbours")
     ap.add_argument("--skip", choices=["a", "b"], default=None, help="skip one of the two benchmarks")
     args = ap.parse_args(argv)
 
@@ -96,7 +97,7 @@ def main(argv: list[str] | None = None) -> int:
     from irrobust.rankers.training import select_queries
 
     ds = ir.dataset("beir/scifact/test")
-    sets = PerturbationSets.from_dataset(ds)
+    sets = PerturbationSets.from_dataset(ds, neighbours=args.neighbours)
     queries = select_queries(ds.queries, args.queries, args.seed)
     run = ir.BM25(ir.lucene_index(ds, progress=False), k=args.depth)(queries)
     lists = []
@@ -122,7 +123,7 @@ def main(argv: list[str] | None = None) -> int:
     ks = tuple(k for k in (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50) if k < args.depth)
     fixed = CertifyConfig(n_samples=args.samples, seed=args.seed, budgets=budgets, ks=ks)
     print(f"ranker {args.ranker}, {len(lists)} queries x top-{args.depth}, N={args.samples}, alpha=0.05, "
-          f"threads {args.threads}, seed {args.seed}")  # fmt: skip
+          f"threads {args.threads}, seed {args.seed}, neighbours {args.neighbours or 'all'}")  # fmt: skip
     if args.skip != "a":
         # warm-up outside the timings (model load, analyser JVM, tokenizer) on another query
         warm = select_queries(ds.queries, args.queries + 1, args.seed + 1).iloc[:1]

@@ -2,52 +2,25 @@
 
 from __future__ import annotations
 
-import hashlib
 import os
 
 import numpy as np
-import pandas as pd
 import pytest
 
 from irrobust.errors import ModelError
 
 
-class _SubsetDocs:
-    def __init__(self, docs: dict[str, str]) -> None:
-        self._docs = docs
-
-    def iter(self):
-        yield from self._docs.items()
-
-    def texts(self, docnos):
-        return [self._docs[d] for d in docnos]
-
-    def __len__(self) -> int:
-        return len(self._docs)
-
-
-class _Subset:
-    """A real SciFact subset (the judged documents of 15 test queries plus BM25 distractors)."""
-
-    def __init__(self, ds, run: pd.DataFrame, queries: pd.DataFrame) -> None:
-        keep = sorted(set(ds.qrels[ds.qrels["qid"].isin(queries["qid"])]["docno"]) | set(run["docno"]))
-        self.docs = _SubsetDocs(dict(zip(keep, ds.docs.texts(keep), strict=True)))
-        self.collection = "test/scifact-subset"
-        self.id = self.collection
-        self.docs_checksum = hashlib.sha256("\n".join(keep).encode()).hexdigest()
-        self.queries = queries
-        self.qrels = ds.qrels[ds.qrels["qid"].isin(queries["qid"])]
-
-
 @pytest.fixture(scope="module")
-def subset_index(tmp_path_factory, scifact_test, heldout_run):
+def subset_index(tmp_path_factory, scifact_test, heldout_run, subset_dataset):
+    """A real SciFact subset: the judged documents of 15 test queries plus BM25 distractors."""
     from irrobust.index.dense import dense_index
 
     os.environ["IRROBUST_INDEXES"] = str(tmp_path_factory.mktemp("indexes"))
     try:
         queries = scifact_test.queries.sort_values("qid").head(15)
         run = heldout_run[heldout_run["qid"].isin(queries["qid"]) & (heldout_run["rank"] <= 3)]
-        sub = _Subset(scifact_test, run, queries)
+        judged = scifact_test.qrels[scifact_test.qrels["qid"].isin(queries["qid"])]["docno"]
+        sub = subset_dataset(scifact_test, [*judged, *run["docno"]], "scifact-subset", queries)
         yield sub, dense_index(sub, progress=False)
     finally:
         os.environ.pop("IRROBUST_INDEXES", None)
