@@ -70,8 +70,8 @@ class Experiment:
                  baseline: str | None = None, test: str = "t", correction: str = "holm", alpha: float = 0.05,
                  task: str = "effectiveness", condition: str = "clean", queries: pd.DataFrame | None = None,
                  progress: bool = True,
-                 load_run: Callable[[str], pd.DataFrame | None] | None = None,
-                 save_run: Callable[[str, pd.DataFrame], None] | None = None) -> None:  # fmt: skip
+                 load_run: Callable[[str], tuple[pd.DataFrame, float | None] | None] | None = None,
+                 save_run: Callable[[str, pd.DataFrame, float], None] | None = None) -> None:  # fmt: skip
         if not systems:
             raise IrrobustError("an experiment needs at least one system")
         self.data, self.systems = data, dict(systems)
@@ -87,12 +87,15 @@ class Experiment:
         frames = []
         for name, system in tqdm(self.systems.items(), desc=f"systems on {data.id}", disable=not progress, unit="sys"):
             started = time.perf_counter()
-            results = load_run(name) if load_run else None
-            if results is None:
+            saved = load_run(name) if load_run else None
+            if saved is None:
                 results = system(self.queries)
+                seconds = round(time.perf_counter() - started, 3)
                 if save_run:
-                    save_run(name, results)
-            self.timings[name] = round(time.perf_counter() - started, 3)
+                    save_run(name, results, seconds)
+            else:  # a checkpointed run reports the compute time it took when it was made
+                results, seconds = saved[0], saved[1] if saved[1] is not None else round(time.perf_counter() - started, 3)
+            self.timings[name] = seconds
             self.runs[name] = results
             pq = per_query(results, data.qrels, self.measures)
             frames.append(long_rows(pq, data.id, name, task, condition))

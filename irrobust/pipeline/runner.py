@@ -109,19 +109,23 @@ class RunCache:
     def _base(self, name: str) -> Path:
         return self.rd.file(f"runs/{slug(self.ds_id)}/{slug(name)}")
 
-    def load(self, name: str) -> pd.DataFrame | None:
-        """The saved run of ``name`` if it was made by the same spec, else ``None``."""
+    def load(self, name: str) -> tuple[pd.DataFrame, float | None] | None:
+        """The saved run of ``name`` and its compute seconds (``None`` in older checkpoints) if it was made by the
+        same spec, else ``None``."""
         base = self._base(name)
         meta, trec = base.with_suffix(".json"), base.with_suffix(".trec")
-        if meta.is_file() and trec.is_file() and json.loads(meta.read_text()).get("spec") == self.specs[name]:
-            return add_ranks(read_trec(trec))
+        if meta.is_file() and trec.is_file():
+            info = json.loads(meta.read_text())
+            if info.get("spec") == self.specs[name]:
+                return add_ranks(read_trec(trec)), info.get("seconds")
         return None
 
-    def save(self, name: str, results: pd.DataFrame) -> None:
-        """Write the run file, then its spec (so a run file without a spec is never trusted)."""
+    def save(self, name: str, results: pd.DataFrame, seconds: float) -> None:
+        """Write the run file, then its spec and compute time (so a run file without a spec is never trusted)."""
         base = self._base(name)
         write_trec(base.with_suffix(".trec"), results, slug(name))
-        atomic_write_json(base.with_suffix(".json"), {"system": name, "dataset": self.ds_id, "spec": self.specs[name]})
+        atomic_write_json(base.with_suffix(".json"), {"system": name, "dataset": self.ds_id, "spec": self.specs[name],
+                                                      "seconds": seconds})  # fmt: skip
 
 
 def _queries_hash(queries: pd.DataFrame) -> str:

@@ -48,9 +48,15 @@ def test_run_writes_a_complete_run_directory_and_resumes(tmp_path, cran_index, c
     assert "| bm25 (baseline) |" in report and "Holm" in report
     first = (out / "results.csv").read_text()
     trec_mtime = (out / "runs/cranfield/bm25.trec").stat().st_mtime_ns
+    timings = manifest["timings"]
+    assert json.loads((out / "runs/cranfield/bm25.json").read_text())["seconds"] == timings["cranfield/effectiveness/clean/bm25"]
     assert main(["run", str(pipe), "--out", str(out), "--quiet"]) == 0  # same config: resumes from run files
     assert (out / "runs/cranfield/bm25.trec").stat().st_mtime_ns == trec_mtime
     assert (out / "results.csv").read_text() == first
+    # the resumed run reports the compute time each checkpointed run took, not the time to load it
+    resumed = json.loads((out / "manifest.json").read_text())["timings"]
+    for name in ("bm25", "ql", "rrf"):
+        assert resumed[f"cranfield/effectiveness/clean/{name}"] == timings[f"cranfield/effectiveness/clean/{name}"]
     other = _write(tmp_path, GOOD.replace("seed: 7", "seed: 8"), "other.yaml")
     assert main(["run", str(other), "--out", str(out), "--quiet"]) == 2
     assert "different configuration" in capsys.readouterr().err
