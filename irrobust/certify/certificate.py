@@ -150,13 +150,13 @@ def certify_query(
 
 def settled(
     g: np.ndarray, delta: np.ndarray, n: np.ndarray, var: np.ndarray, ks: Sequence[int], bound: str, a: float,
-    exact: np.ndarray | None = None, n_final: int | None = None, z: float = 3.0,
+    exact: np.ndarray | None = None, n_final: int | None = None, z: float = 3.0, a_final: float | None = None,
 ) -> dict[int, bool]:  # fmt: skip
     """Adaptive sampling's stopping test for rule ``"max"``: is the decision at K already known?
 
     Settled when certified at level ``a`` now, or when certification looks futile even at the final sample size
     ``n_final``: with every estimate moved ``z`` standard errors in the favourable direction and the margins of
-    ``n_final`` samples, min_{i ≤ K} (ĝ_i − ε_i(n_final) + z·se_i) ≤ max_{j > K} (ĝ_j + ε_j(n_final) + δ_j − z·se_j).
+    ``n_final`` samples at the final round's level ``a_final`` (default ``a``), min_{i ≤ K} (ĝ_i − ε_i(n_final) + z·se_i) ≤ max_{j > K} (ĝ_j + ε_j(n_final) + δ_j − z·se_j).
     The futility part is a heuristic: it can only stop sampling for a K that would not have been certified (no
     effect on soundness, which rests on the certificate's own bound at the level of the stopping round).
 
@@ -181,7 +181,7 @@ def settled(
     out = {int(k): bool(cert_lo[k - 1] > cert_hi[k]) for k in ks if k < m}
     if n_final is None:
         return out
-    eps_f = margins(np.where(eo, no, n_final), vo, eo, a / (2.0 * m), bound)
+    eps_f = margins(np.where(eo, no, n_final), vo, eo, (a if a_final is None else a_final) / (2.0 * m), bound)
     se = np.where(eo, 0.0, np.sqrt(vo / np.maximum(no, 1)))
     hope_lo = np.minimum.accumulate(gs - eps_f + z * se)
     hope_hi = np.maximum.accumulate((gs + eps_f + ds - z * se)[::-1])[::-1]

@@ -9,7 +9,8 @@ see :mod:`irrobust.certify.certificate`. Samples are the expensive part and are 
 round the (rule ``max``) decisions of every K and R are tested with :func:`~irrobust.certify.certificate.settled`
 and sampling stops once all are known (certified now, or futile even at N — a heuristic that only saves
 samples and cannot make a certificate unsound). The confidence level is split over the J rounds of the schedule
-(α / J per round: a union bound over the geometric schedule), so the certificates are valid at whatever round
+(α/2 for the last round, α/2 split over the earlier ones: a union bound over the geometric schedule, see
+:meth:`CertifyConfig.levels`), so the certificates are valid at whatever round
 sampling stops (anytime-valid). The fixed-N mode uses α itself.
 
 **Checkpoints**: one JSON file per query, written atomically (:func:`irrobust.util.io.atomic_write_json`)
@@ -113,9 +114,22 @@ class CertifyConfig:
             n *= 2
         return out + [self.n_samples]
 
-    def level(self) -> float:
-        """The α used by the certificates: α, or α / J for the J rounds of the adaptive schedule."""
-        return self.alpha / len(self.schedule())
+    def levels(self) -> list[float]:
+        """The α of the certificates after each round of :meth:`schedule`; they sum to α (a union bound over the
+        rounds, so whichever round sampling stops at, its certificates hold with probability ≥ 1 − α).
+
+        Fixed mode: [α]. Adaptive: half of α for the last round (so a query sampled to the end is certified almost
+        as tightly as with fixed N) and the other half split evenly over the earlier rounds, which only need to
+        certify clear cases early.
+
+        Example:
+            >>> CertifyConfig(n_samples=64, adaptive=True, n0=16, alpha=0.06).levels()
+            [0.015, 0.015, 0.03]
+        """
+        j = len(self.schedule())
+        if j == 1:
+            return [self.alpha]
+        return [self.alpha / (2 * (j - 1))] * (j - 1) + [self.alpha / 2]
 
     def as_dict(self) -> dict[str, Any]:
         """JSON form.
@@ -126,6 +140,8 @@ class CertifyConfig:
         """
         d = asdict(self)
         d["budgets"], d["ks"], d["rules"] = list(self.budgets), list(self.ks), [list(r) for r in self.rules]
+        if len(self.schedule()) > 1:  # the α of each round (checkpoints of another allocation are not reused)
+            d["levels"] = self.levels()
         return d
 
 
@@ -182,9 +198,9 @@ def certify_list(
     exact = np.array([d.exact for d in docs], dtype=bool)
     st = _Stats(np.zeros(m), np.zeros(m), np.zeros(m, dtype=np.int64), exact)
     deltas = {budget_label(r): np.array([sets.delta(d.pos, r) for d in docs]) for r in cfg.budgets}
-    level = cfg.level()
+    levels = cfg.levels()
     rounds, done = 0, 0
-    for target in cfg.schedule():
+    for target, level in zip(cfg.schedule(), levels, strict=True):
         todo = [i for i in range(m) if not exact[i] or st.n[i] == 0]
         if todo:
             sub = [texts[i] for i in todo]
@@ -209,6 +225,7 @@ def certify_list(
                         level,
                         exact,
                         n_final=cfg.n_samples,
+                        a_final=levels[-1],
                     ).values()
                 )  # fmt: skip
                 for r in cfg.budgets

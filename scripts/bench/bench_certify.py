@@ -156,7 +156,8 @@ def main(argv: list[str] | None = None) -> int:
             secs = time.perf_counter() - t0
             per_doc = np.mean([d["n"] for r in res for d in r["docs"] if not d["exact"]])
             out[name] = (res, secs, per_doc)
-        print(f"(b) adaptive (schedule {adaptive.schedule()}, level alpha/{len(adaptive.schedule())}) vs fixed N")
+        levels = ", ".join(f"{a:.4g}" for a in adaptive.levels())
+        print(f"(b) adaptive (schedule {adaptive.schedule()}, levels per round {levels}) vs fixed N at alpha")
         c_f, c_a = _crq10(out["fixed"][0]), _crq10(out["adaptive"][0])
         for key in c_f:
             print(f"    {key:26s} CRQ@10 fixed {c_f[key]:.3f}  adaptive {c_a[key]:.3f}")

@@ -120,7 +120,8 @@ def test_adaptive_matches_fixed_decisions(sets, lucene, lists):
     fixed = CertifyConfig(n_samples=256, budgets=(None, 1), ks=(1, 2, 3), rules=(("max", "bernstein"),))
     adaptive = CertifyConfig(n_samples=256, budgets=(None, 1), ks=(1, 2, 3), rules=(("max", "bernstein"),),
                              adaptive=True, n0=16)  # fmt: skip
-    assert adaptive.schedule() == [16, 32, 64, 128, 256] and adaptive.level() == pytest.approx(0.01)
+    assert adaptive.schedule() == [16, 32, 64, 128, 256]
+    assert adaptive.levels() == pytest.approx([0.00625] * 4 + [0.025]) and sum(adaptive.levels()) == pytest.approx(0.05)
     for qid, query, docnos, texts, scores in lists:
         a = certify_list(sm, sets, adaptive, qid, query, docnos, texts, scores)
         f = certify_list(sm, sets, fixed, qid, query, docnos, texts, scores)
