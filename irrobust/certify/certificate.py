@@ -41,18 +41,18 @@ BOUNDS = ("hoeffding", "bernstein")
 K_GRID = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50)
 
 
-def hoeffding_margin(n: np.ndarray | int, a: float) -> np.ndarray:
-    """One-sided Hoeffding margin √(ln(1/a) / 2n) for the mean of n variables in [0, 1] at level a.
+def hoeffding_margin(n: np.ndarray | int, a: float | np.ndarray) -> np.ndarray:
+    """One-sided Hoeffding margin √(ln(1/a) / 2n) for the mean of n variables in [0, 1] at level a (scalar or per value).
 
     Example:
         >>> round(float(hoeffding_margin(1000, 0.025)), 4)
         0.0429
     """
     n = np.asarray(n, dtype=np.float64)
-    return np.sqrt(math.log(1.0 / a) / (2.0 * np.maximum(n, 1.0)))
+    return np.sqrt(np.log(1.0 / np.asarray(a, dtype=np.float64)) / (2.0 * np.maximum(n, 1.0)))
 
 
-def bernstein_margin(n: np.ndarray | int, var: np.ndarray | float, a: float) -> np.ndarray:
+def bernstein_margin(n: np.ndarray | int, var: np.ndarray | float, a: float | np.ndarray) -> np.ndarray:
     """One-sided empirical Bernstein margin (Maurer & Pontil 2009, Thm 4) at level a; ∞ for n < 2.
 
     ``var`` is the unbiased sample variance of the n values in [0, 1].
@@ -63,14 +63,14 @@ def bernstein_margin(n: np.ndarray | int, var: np.ndarray | float, a: float) -> 
     """
     n = np.asarray(n, dtype=np.float64)
     var = np.asarray(var, dtype=np.float64)
-    lg = math.log(2.0 / a)
+    lg = np.log(2.0 / np.asarray(a, dtype=np.float64))
     with np.errstate(divide="ignore", invalid="ignore"):
         m = np.sqrt(2.0 * np.maximum(var, 0.0) * lg / n) + 7.0 * lg / (3.0 * (n - 1.0))
     return np.where(n >= 2, m, np.inf)
 
 
-def margins(n: np.ndarray, var: np.ndarray, exact: np.ndarray, a: float, bound: str) -> np.ndarray:
-    """Per-document one-sided margins ε at level ``a`` (0 for exact documents).
+def margins(n: np.ndarray, var: np.ndarray, exact: np.ndarray, a: float | np.ndarray, bound: str) -> np.ndarray:
+    """Per-document one-sided margins ε at level ``a`` (scalar or per document; 0 for exact documents).
 
     Example:
         >>> margins(np.array([100, 1]), np.zeros(2), np.array([False, True]), 0.01, "hoeffding").round(3).tolist()
@@ -104,7 +104,7 @@ def certify_query(
     ks: Sequence[int] = K_GRID,
     rule: str = "max",
     bound: str = "bernstein",
-    alpha: float = 0.05,
+    alpha: float | np.ndarray = 0.05,
     exact: np.ndarray | None = None,
     n_paper: int | None = None,
 ) -> dict[int, bool]:
@@ -113,8 +113,10 @@ def certify_query(
     Args:
         g: ĝ per candidate; delta: δ_d per candidate; n: samples per candidate; var: sample variances.
         rule: ``"paper"`` or ``"max"``; bound: ``"hoeffding"`` / ``"bernstein"`` (rule ``"max"`` only).
-        alpha: the failure probability; exact: candidates whose ĝ is exact.
-        n_paper: the N of the paper's Hoeffding margin (default: the smallest n of a non-exact candidate).
+        alpha: the failure probability, or one per candidate (adaptive sampling with per-document stopping: the
+            level of the round at which each document stopped); exact: candidates whose ĝ is exact.
+        n_paper: the N of the paper's Hoeffding margin. Default: per compared pair (d_K, d_{K+1}), the smaller n
+            and the smaller level of the two (the paper's margin when every document has N samples at one α).
 
     Example:
         >>> certify_query(np.array([0.9, 0.2]), np.array([0.0, 0.3]), np.array([100, 100]), np.zeros(2), ks=[1])
@@ -122,7 +124,8 @@ def certify_query(
     """
     if rule not in RULES:
         raise ConfigError(f"unknown rule {rule!r}; choose one of {list(RULES)}", where="certify.rule")
-    if not 0 < alpha < 1:
+    a = np.broadcast_to(np.asarray(alpha, dtype=np.float64), np.shape(g))
+    if not np.all((a > 0) & (a < 1)):
         raise ConfigError(f"alpha must be in (0, 1), got {alpha}", where="certify.alpha")
     g = np.asarray(g, dtype=np.float64)
     m = len(g)
@@ -131,14 +134,16 @@ def certify_query(
     gs, ds = g[o], np.asarray(delta, dtype=np.float64)[o]
     out: dict[int, bool] = {}
     if rule == "paper":
-        nn = np.asarray(n)[~exact]
-        big_n = int(n_paper if n_paper is not None else (nn.min() if len(nn) else 1))
-        mc = 2.0 * math.sqrt(math.log(2.0 / alpha) / (2.0 * big_n))
+        no, ao, eo = np.asarray(n)[o], a[o], exact[o]
         for k in ks:
             if k < m:
+                pair = [i for i in (k - 1, k) if not eo[i]]
+                big_n = int(n_paper if n_paper is not None else (min(no[i] for i in pair) if pair else 1))
+                lvl = float(min(ao[i] for i in pair)) if pair else float(ao[k - 1])
+                mc = 2.0 * math.sqrt(math.log(2.0 / lvl) / (2.0 * max(big_n, 1)))
                 out[int(k)] = bool(gs[k - 1] - gs[k] - ds[k:].max() - mc > 0)
         return out
-    eps = margins(np.asarray(n)[o], np.asarray(var)[o], exact[o], alpha / (2.0 * m), bound)
+    eps = margins(np.asarray(n)[o], np.asarray(var)[o], exact[o], a[o] / (2.0 * m), bound)
     lower = np.minimum.accumulate(gs - eps)  # min over the top i
     upper = (gs + eps + ds)[::-1]
     upper = np.maximum.accumulate(upper)[::-1]  # max over ranks >= j
@@ -175,7 +180,7 @@ def settled(
     o = order(g)
     gs, ds = g[o], np.asarray(delta, dtype=np.float64)[o]
     no, vo, eo = np.asarray(n)[o], np.asarray(var, dtype=np.float64)[o], exact[o]
-    eps = margins(no, vo, eo, a / (2.0 * m), bound)
+    eps = margins(no, vo, eo, np.broadcast_to(np.asarray(a, dtype=np.float64), (m,))[o] / (2.0 * m), bound)
     cert_lo = np.minimum.accumulate(gs - eps)
     cert_hi = np.maximum.accumulate((gs + eps + ds)[::-1])[::-1]
     out = {int(k): bool(cert_lo[k - 1] > cert_hi[k]) for k in ks if k < m}
@@ -186,6 +191,40 @@ def settled(
     hope_lo = np.minimum.accumulate(gs - eps_f + z * se)
     hope_hi = np.maximum.accumulate((gs + eps_f + ds - z * se)[::-1])[::-1]
     return {k: v or bool(hope_lo[k - 1] <= hope_hi[k]) for k, v in out.items()}
+
+
+def blocking(
+    g: np.ndarray, delta: np.ndarray, n: np.ndarray, var: np.ndarray, ks: Sequence[int], bound: str,
+    a: float | np.ndarray, exact: np.ndarray | None = None,
+) -> np.ndarray:  # fmt: skip
+    """Documents whose bound currently blocks a certificate at some K of ``ks`` (rule ``"max"``), as a mask.
+
+    At K, a top-K document blocks when its lower bound ĝ − ε is ≤ the largest upper bound below K, and a document
+    below K blocks when its upper bound ĝ + ε + δ is ≥ the smallest lower bound of the top K. Only these
+    documents can turn an undecided K into a certified one with more samples, so adaptive sampling draws more
+    copies of them only (the others keep their samples and their round's level: still sound).
+
+    Example:
+        >>> g, n = np.array([0.9, 0.5, 0.1]), np.array([16, 16, 16])
+        >>> blocking(g, np.zeros(3), n, np.full(3, 0.01), [1], "bernstein", 0.05).tolist()
+        [True, True, False]
+    """
+    g = np.asarray(g, dtype=np.float64)
+    m = len(g)
+    exact = np.zeros(m, dtype=bool) if exact is None else np.asarray(exact, dtype=bool)
+    o = order(g)
+    gs, ds = g[o], np.asarray(delta, dtype=np.float64)[o]
+    eps = margins(np.asarray(n)[o], np.asarray(var, dtype=np.float64)[o], exact[o],
+                  np.broadcast_to(np.asarray(a, dtype=np.float64), (m,))[o] / (2.0 * m), bound)  # fmt: skip
+    lower, upper = gs - eps, gs + eps + ds
+    hit = np.zeros(m, dtype=bool)
+    for k in ks:
+        if 0 < k < m:
+            hit[:k] |= lower[:k] <= upper[k:].max()
+            hit[k:] |= upper[k:] >= lower[:k].min()
+    out = np.zeros(m, dtype=bool)
+    out[o] = hit & ~exact[o]
+    return out
 
 
 def crq(decisions: Sequence[dict[int, bool]], ks: Sequence[int] = K_GRID) -> dict[int, float]:
@@ -203,5 +242,5 @@ def crq(decisions: Sequence[dict[int, bool]], ks: Sequence[int] = K_GRID) -> dic
     return out
 
 
-__all__ = ["BOUNDS", "K_GRID", "RULES", "bernstein_margin", "certify_query", "crq", "hoeffding_margin", "margins",
+__all__ = ["BOUNDS", "K_GRID", "RULES", "bernstein_margin", "blocking", "certify_query", "crq", "hoeffding_margin", "margins",
            "order", "settled"]  # fmt: skip

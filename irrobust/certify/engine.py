@@ -8,7 +8,8 @@ see :mod:`irrobust.certify.certificate`. Samples are the expensive part and are 
 **Adaptive sampling** (beyond the paper): samples are drawn in rounds n₀, 2n₀, 4n₀, … up to N; after each
 round the (rule ``max``) decisions of every K and R are tested with :func:`~irrobust.certify.certificate.settled`
 and sampling stops once all are known (certified now, or futile even at N — a heuristic that only saves
-samples and cannot make a certificate unsound). The confidence level is split over the J rounds of the schedule
+samples and cannot make a certificate unsound). With ``per_document``, later rounds sample only the documents
+whose confidence bounds still block an undecided K; the others keep theirs and their round's level. The confidence level is split over the J rounds of the schedule
 (α/2 for the last round, α/2 split over the earlier ones: a union bound over the geometric schedule, see
 :meth:`CertifyConfig.levels`), so the certificates are valid at whatever round
 sampling stops (anytime-valid). The fixed-N mode uses α itself.
@@ -35,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from irrobust.certify.certificate import BOUNDS, K_GRID, RULES, certify_query, settled
+from irrobust.certify.certificate import BOUNDS, K_GRID, RULES, blocking, certify_query, settled
 from irrobust.certify.perturb import PerturbationSets
 from irrobust.certify.smoothing import SmoothedRanker
 from irrobust.errors import ConfigError
@@ -64,6 +65,10 @@ class CertifyConfig:
         ks: the K grid.
         rules: (rule, bound) pairs; ``("paper", "hoeffding")`` is the paper's rule.
         adaptive: adaptive sampling with a geometric schedule starting at ``n0``.
+        per_document: in adaptive mode, later rounds sample only the documents whose bounds still block an
+            undecided K under ``adaptive_bound`` (off by default: it saves samples but loses decisions of the
+            other rules, see docs/certify.md) (:func:`~irrobust.certify.certificate.blocking`); each document's bound uses the level of
+            the last round it was sampled in, so the union bound over (round, document) still sums to α.
 
     Example:
         >>> CertifyConfig(n_samples=64, adaptive=True, n0=16).schedule()
@@ -79,6 +84,7 @@ class CertifyConfig:
     adaptive: bool = False
     n0: int = 16
     adaptive_bound: str = "bernstein"
+    per_document: bool = False
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "budgets", tuple(self.budgets))
@@ -142,6 +148,8 @@ class CertifyConfig:
         d["budgets"], d["ks"], d["rules"] = list(self.budgets), list(self.ks), [list(r) for r in self.rules]
         if len(self.schedule()) > 1:  # the α of each round (checkpoints of another allocation are not reused)
             d["levels"] = self.levels()
+        if not (self.per_document and len(self.schedule()) > 1):
+            d.pop("per_document")  # keeps the keys of checkpoints made before the option existed
         return d
 
 
@@ -199,45 +207,40 @@ def certify_list(
     st = _Stats(np.zeros(m), np.zeros(m), np.zeros(m, dtype=np.int64), exact)
     deltas = {budget_label(r): np.array([sets.delta(d.pos, r) for d in docs]) for r in cfg.budgets}
     levels = cfg.levels()
+    doc_level = np.full(m, levels[-1] if not cfg.adaptive else levels[0])
+    active = np.ones(m, dtype=bool)
     rounds, done = 0, 0
     for target, level in zip(cfg.schedule(), levels, strict=True):
-        todo = [i for i in range(m) if not exact[i] or st.n[i] == 0]
-        if todo:
-            sub = [texts[i] for i in todo]
-            scores = (
-                smoother.sample_scores(query, sub, done, target)
-                if done
-                else smoother.sample_scores(query, sub, 0, target)
-            )
-            for i, s in zip(todo, scores, strict=True):
-                st.add(i, s)
+        todo = [i for i in range(m) if (active[i] and not exact[i]) or st.n[i] == 0]
+        for start in sorted({int(st.n[i]) for i in todo}):  # prefix-consistent draws: continue each doc's stream
+            group = [i for i in todo if st.n[i] == start]
+            for i, sc in zip(group, smoother.sample_scores(query, [texts[i] for i in group], start, target),
+                             strict=True):  # fmt: skip
+                st.add(i, sc)
+            doc_level[group] = level
         done, rounds = target, rounds + 1
         if cfg.adaptive and target < cfg.n_samples:
-            ok = all(
-                all(
-                    settled(
-                        st.mean,
-                        deltas[budget_label(r)],
-                        st.n,
-                        st.var,
-                        cfg.ks,
-                        cfg.adaptive_bound,
-                        level,
-                        exact,
-                        n_final=cfg.n_samples,
-                        a_final=levels[-1],
-                    ).values()
-                )  # fmt: skip
-                for r in cfg.budgets
-            )
-            if ok:
+            open_ks: dict[Any, list[int]] = {}
+            for r in cfg.budgets:
+                dec = settled(st.mean, deltas[budget_label(r)], st.n, st.var, cfg.ks, cfg.adaptive_bound, doc_level,
+                              exact, n_final=cfg.n_samples, a_final=levels[-1])  # fmt: skip
+                open_ks[r] = [k for k, v in dec.items() if not v]
+            if not any(open_ks.values()):
                 break
+            if cfg.per_document:
+                active = np.zeros(m, dtype=bool)
+                for r, ks in open_ks.items():
+                    if ks:
+                        active |= blocking(st.mean, deltas[budget_label(r)], st.n, st.var, ks, cfg.adaptive_bound,
+                                           doc_level, exact)  # fmt: skip
     decisions: dict[str, dict[str, bool]] = {}
+    fixed_n = None if cfg.adaptive else done
     for rule, bound in cfg.rules:
         for r in cfg.budgets:
-            dec = certify_query(st.mean, deltas[budget_label(r)], st.n, st.var, cfg.ks, rule, bound, level, exact,
-                                n_paper=done)  # fmt: skip
+            dec = certify_query(st.mean, deltas[budget_label(r)], st.n, st.var, cfg.ks, rule, bound, doc_level, exact,
+                                n_paper=fixed_n)  # fmt: skip
             decisions[decision_key(rule, bound, r)] = {str(k): v for k, v in dec.items()}
+    sampled = st.n[~exact]
     return {
         "qid": str(qid),
         "query": query,
@@ -248,15 +251,17 @@ def certify_list(
                 "g": float(g),
                 "var": float(v),
                 "n": int(n),
+                "level": float(lv),
                 "exact": bool(e),
                 "delta": {k: float(deltas[k][i]) for k in deltas},
             }
-            for i, (d, b, g, v, n, e) in enumerate(zip(docnos, base_scores, st.mean, st.var, st.n, exact, strict=True))
+            for i, (d, b, g, v, n, e, lv) in enumerate(zip(docnos, base_scores, st.mean, st.var, st.n, exact, doc_level,
+                                                           strict=True))  # fmt: skip
         ],
         "samples": int(st.n.sum()),
-        "samples_per_doc": done,
+        "samples_per_doc": float(sampled.mean()) if len(sampled) else 0.0,
         "rounds": rounds,
-        "level": level,
+        "level": float(doc_level.min()),
         "decisions": decisions,
         "seconds": round(time.perf_counter() - t0, 3),
     }

@@ -131,6 +131,31 @@ def test_adaptive_matches_fixed_decisions(sets, lucene, lists):
                 assert not v or f["decisions"][key][k]  # adaptive never certifies what the fixed run cannot
 
 
+def test_per_document_stopping_samples_only_blocking_documents(scifact, lucene, lists):
+    """Per-document adaptive rounds (5-neighbour graph, where decisions stay open): fewer samples, and every
+    document's bound uses the level of the last round it was sampled in."""
+    from irrobust.certify.perturb import PerturbationSets
+
+    sets = PerturbationSets.from_dataset(scifact, neighbours=5)
+    sm = SmoothedRanker(LuceneSampleScorer(lucene, Squash("logistic", 7.5, 1.8)), sets, n_samples=256, seed=4)
+    base = dict(n_samples=256, budgets=(None, 1), ks=(1, 2, 3), rules=(("max", "bernstein"),), adaptive=True, n0=16)
+    per_query, per_doc = CertifyConfig(**base), CertifyConfig(**base, per_document=True)
+    assert "per_document" not in per_query.as_dict() and per_doc.as_dict()["per_document"] is True
+    saved = 0
+    for qid, query, docnos, texts, scores in lists:
+        q = certify_list(sm, sets, per_query, qid, query, docnos, texts, scores)
+        d = certify_list(sm, sets, per_doc, qid, query, docnos, texts, scores)
+        assert d["samples"] <= q["samples"]
+        saved += q["samples"] - d["samples"]
+        ns = {doc["n"] for doc in d["docs"] if not doc["exact"]}
+        assert ns <= set(per_doc.schedule())
+        levels = dict(zip(per_doc.schedule(), per_doc.levels(), strict=True))
+        for doc in d["docs"]:
+            if not doc["exact"]:
+                assert doc["level"] == pytest.approx(levels[doc["n"]])  # the level of the last round it was in
+    assert saved > 0
+
+
 # a real SciFact test query whose BM25 top-8 list the smoothed BM25 certifies at K = 1, 2, 3 (and 5) for R = 2 and
 # R = all on the 5-neighbour graph (N = 1000, max-bernstein; found by a scan of 30 queries)
 QID_N5 = "1019"
