@@ -117,7 +117,7 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
         ks = [k for k in task.ks if k < task.depth]
         ccfg = CertifyConfig(n_samples=n, alpha=task.alpha, seed=cfg.seed, budgets=tuple(task.budgets), ks=tuple(ks),
                              rules=tuple((r.rule, r.bound) for r in task.rules), adaptive=task.adaptive,
-                             n0=min(task.n0, n))  # fmt: skip
+                             n0=min(task.n0, n), per_document=task.per_document)  # fmt: skip
         cap = task.system_max_queries.get(name)
         lists = top_lists(system, queries if cap is None else queries.head(cap), ds, task.depth)
         key = {"system": system.spec(), "dataset": ds.id, "docs": ds.docs_checksum, "config": ccfg.as_dict(),
