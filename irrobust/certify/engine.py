@@ -36,7 +36,7 @@ from typing import Any
 
 import numpy as np
 
-from irrobust.certify.certificate import BOUNDS, K_GRID, RULES, blocking, certify_query, settled
+from irrobust.certify.certificate import BOUNDS, K_GRID, RULES, blocking, certify_query, order, settled
 from irrobust.certify.perturb import PerturbationSets
 from irrobust.certify.smoothing import SmoothedRanker
 from irrobust.errors import ConfigError
@@ -66,8 +66,7 @@ class CertifyConfig:
         rules: (rule, bound) pairs; ``("paper", "hoeffding")`` is the paper's rule.
         adaptive: adaptive sampling with a geometric schedule starting at ``n0``.
         per_document: in adaptive mode, later rounds sample only the documents whose bounds still block an
-            undecided K under ``adaptive_bound`` (off by default: it saves samples but loses decisions of the
-            other rules, see docs/certify.md) (:func:`~irrobust.certify.certificate.blocking`); each document's bound uses the level of
+            undecided K under any configured bound (and, for the paper's rule, the pair at K, K+1) (:func:`~irrobust.certify.certificate.blocking`); each document's bound uses the level of
             the last round it was sampled in, so the union bound over (round, document) still sums to α.
 
     Example:
@@ -84,7 +83,7 @@ class CertifyConfig:
     adaptive: bool = False
     n0: int = 16
     adaptive_bound: str = "bernstein"
-    per_document: bool = False
+    per_document: bool = True
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "budgets", tuple(self.budgets))
@@ -220,19 +219,26 @@ def certify_list(
             doc_level[group] = level
         done, rounds = target, rounds + 1
         if cfg.adaptive and target < cfg.n_samples:
-            open_ks: dict[Any, list[int]] = {}
+            # per query: the adaptive bound's decisions; per document: every configured bound's
+            bounds = {cfg.adaptive_bound} | ({b for rule, b in cfg.rules if rule == "max"} if cfg.per_document else set())
+            open_ks: dict[tuple[Any, str], list[int]] = {}
             for r in cfg.budgets:
-                dec = settled(st.mean, deltas[budget_label(r)], st.n, st.var, cfg.ks, cfg.adaptive_bound, doc_level,
-                              exact, n_final=cfg.n_samples, a_final=levels[-1])  # fmt: skip
-                open_ks[r] = [k for k, v in dec.items() if not v]
+                for b in sorted(bounds):
+                    dec = settled(st.mean, deltas[budget_label(r)], st.n, st.var, cfg.ks, b, doc_level, exact,
+                                  n_final=cfg.n_samples, a_final=levels[-1])  # fmt: skip
+                    open_ks[(r, b)] = [k for k, v in dec.items() if not v]
             if not any(open_ks.values()):
                 break
             if cfg.per_document:
                 active = np.zeros(m, dtype=bool)
-                for r, ks in open_ks.items():
+                ranked = order(st.mean)
+                paper = any(rule == "paper" for rule, _ in cfg.rules)
+                for (r, b), ks in open_ks.items():
                     if ks:
-                        active |= blocking(st.mean, deltas[budget_label(r)], st.n, st.var, ks, cfg.adaptive_bound,
-                                           doc_level, exact)  # fmt: skip
+                        active |= blocking(st.mean, deltas[budget_label(r)], st.n, st.var, ks, b, doc_level, exact)
+                    for k in ks if paper else []:  # the paper's rule compares d_K with d_K+1
+                        active[ranked[k - 1 : k + 1]] = True
+                active &= ~exact
     decisions: dict[str, dict[str, bool]] = {}
     fixed_n = None if cfg.adaptive else done
     for rule, bound in cfg.rules:

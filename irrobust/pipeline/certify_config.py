@@ -63,7 +63,7 @@ class CertifyTask(_Strict):
     )
     adaptive: bool = Field(False, description="adaptive sampling (geometric schedule from n0 up to samples)")
     per_document: bool = Field(
-        False, description="adaptive rounds sample only documents whose bounds still block an undecided K"
+        True, description="adaptive rounds sample only documents whose bounds still block an undecided K"
     )
     n0: int = Field(16, ge=2, description="first round of adaptive sampling (a system with N < n0: one round of N)")
     max_set: int = Field(100, ge=1, description="the cap M on the smoothing sets")

@@ -84,7 +84,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--seed", type=int, default=42)
     ap.add_argument("--neighbours", type=int, default=None, help="perturbation sets: first k table neighbours")
-    ap.add_argument("--per-document", action="store_true", help="(b): adaptive rounds sample only blocking documents")
+    ap.add_argument("--stop", choices=["document", "query"], default="document",
+                    help="(b): adaptive rounds sample only blocking documents, or every document until the query stops")
     ap.add_argument("--skip", choices=["a", "b"], default=None, help="skip one of the two benchmarks")
     args = ap.parse_args(argv)
 
@@ -149,7 +150,7 @@ def main(argv: list[str] | None = None) -> int:
               f"copies {copies}   max|dg| {dg:.2e}   identical certificates: {same}")  # fmt: skip
     if args.skip != "b":
         adaptive = CertifyConfig(n_samples=args.samples, seed=args.seed, budgets=budgets, ks=ks, adaptive=True,
-                                 n0=args.n0, per_document=args.per_document)  # fmt: skip
+                                 n0=args.n0, per_document=args.stop == "document")  # fmt: skip
         out = {}
         for name, cfg in (("fixed", fixed), ("adaptive", adaptive)):
             t0 = time.perf_counter()
@@ -158,7 +159,7 @@ def main(argv: list[str] | None = None) -> int:
             per_doc = np.mean([d["n"] for r in res for d in r["docs"] if not d["exact"]])
             out[name] = (res, secs, per_doc)
         levels = ", ".join(f"{a:.4g}" for a in adaptive.levels())
-        mode = "per document" if args.per_document else "per query"
+        mode = f"per {args.stop}"
         print(f"(b) adaptive, stopping {mode} (schedule {adaptive.schedule()}, levels per round {levels}) vs fixed N")
         c_f, c_a = _crq10(out["fixed"][0]), _crq10(out["adaptive"][0])
         for key in c_f:

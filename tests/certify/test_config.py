@@ -14,8 +14,9 @@ def _cfg(**certify):
             "tasks": {"certify": certify}}  # fmt: skip
 
 
-def test_shipped_pipeline_is_valid():
-    cfg = load_pipeline("pipelines/certify_scifact.yaml")
+@pytest.mark.parametrize("path", ["pipelines/certify_scifact.yaml", "pipelines/certify_scifact_ce.yaml"])
+def test_shipped_pipeline_is_valid(path):
+    cfg = load_pipeline(path)
     task = cfg.tasks.certify
     assert task.depth > max(task.ks) and task.budgets[0] is None
     assert {r.rule for r in task.rules} == {"paper", "max"}

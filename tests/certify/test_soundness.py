@@ -139,7 +139,7 @@ def test_per_document_stopping_samples_only_blocking_documents(scifact, lucene, 
     sets = PerturbationSets.from_dataset(scifact, neighbours=5)
     sm = SmoothedRanker(LuceneSampleScorer(lucene, Squash("logistic", 7.5, 1.8)), sets, n_samples=256, seed=4)
     base = dict(n_samples=256, budgets=(None, 1), ks=(1, 2, 3), rules=(("max", "bernstein"),), adaptive=True, n0=16)
-    per_query, per_doc = CertifyConfig(**base), CertifyConfig(**base, per_document=True)
+    per_query, per_doc = CertifyConfig(**base, per_document=False), CertifyConfig(**base)
     assert "per_document" not in per_query.as_dict() and per_doc.as_dict()["per_document"] is True
     saved = 0
     for qid, query, docnos, texts, scores in lists:
