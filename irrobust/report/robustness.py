@@ -103,6 +103,24 @@ def scorecard_rows(entries: list[tuple[str, str, pd.DataFrame, str, bool]]) -> l
     return rows
 
 
+def weaker_than_baseline(comp: pd.DataFrame, measure: str) -> dict[str, list[str]]:
+    """Per dataset, the systems significantly worse than the baseline on clean ``measure`` (not eligible to win a
+    robustness comparison: a uniformly weak ranker has a small spread and little to lose under a shift).
+
+    Example:
+        >>> comp = pd.DataFrame({"dataset": ["d", "d"], "task": "effectiveness", "condition": "clean",
+        ...                      "measure": "nDCG@10", "system": ["a", "b"], "delta": [-0.2, 0.1],
+        ...                      "significant": [True, True]})
+        >>> weaker_than_baseline(comp, "nDCG@10")
+        {'d': ['a']}
+    """
+    if comp.empty or "significant" not in comp:
+        return {}
+    sel = comp[(comp.task == "effectiveness") & (comp.condition == "clean") & (comp.measure == measure)
+               & comp.significant.astype(bool) & (comp.delta < 0)]  # fmt: skip
+    return {str(ds): list(dict.fromkeys(grp.system)) for ds, grp in sel.groupby("dataset", sort=False)}
+
+
 def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats: pd.DataFrame,
                       families: dict[str, str], timings: dict[str, float], rd) -> str:  # fmt: skip
     """The whole markdown report of a retrieval run (plots written under ``plots/`` of the run directory).
@@ -237,6 +255,9 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
     certify_parts, certify_card = certify_sections(table, families, details)
     out.extend(certify_parts)
     card.extend(certify_card)
+    weak = weaker_than_baseline(comp, measure)
+    card = [(task, ds, frame[~frame.system.isin(weak.get(ds, []))], crit, lower)
+            for task, ds, frame, crit, lower in card]  # fmt: skip
     rows = scorecard_rows(card)
     if rows:
         lines = [[r["task"], r["dataset"], r["winner"], families.get(r["winner"], ""), f"{r['value']:.4f}",
@@ -248,9 +269,12 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
         verdict = (f"Neural rankers win {len(neural)} of {len(rows)} task × dataset comparisons{tie_note}."
                    if has_neural else "This run has no neural ranker, so it cannot answer whether neural rankers "
                    "are more robust; it compares the lexical and learned systems it has.")  # fmt: skip
+        excluded = "; ".join(f"{ds}: {', '.join(names)}" for ds, names in weak.items())
+        eligibility = (f" Not eligible to win (significantly worse than the baseline on clean {measure}): "
+                       f"{excluded}." if excluded else "")  # fmt: skip
         out.append("## Scorecard — are neural rankers robust?\n\n"
                    + markdown_table(["task", "dataset", "winner", "family", "value", "criterion"], lines)
-                   + f"\n\n{verdict}\n")  # fmt: skip
+                   + f"\n\n{verdict}{eligibility}\n")  # fmt: skip
     out.append("## All comparisons with the baseline\n\n" + pvalue_table(comp) + "\n")
     timing_rows = [[k, f"{v:.1f}"] for k, v in timings.items()]
     out.append("## Timings (seconds)\n\n" + markdown_table(["step", "seconds"], timing_rows) + "\n")

@@ -89,3 +89,24 @@ def test_html_report_shows_its_plots_in_a_browser(run, tmp_path):
     img = Image.open(shot).convert("RGB")
     blue = sum(1 for px in img.getdata() if abs(px[0] - 31) < 12 and abs(px[1] - 119) < 12 and abs(px[2] - 180) < 12)
     assert blue > 2000, f"the plots' bars and boxes (matplotlib blue) are not visible: {blue} pixels"
+
+
+def test_systems_significantly_worse_than_the_baseline_cannot_win_the_scorecard(run):
+    from irrobust.report.robustness import weaker_than_baseline
+
+    comp = pd.read_csv(run / "significance.csv")
+    weak = weaker_than_baseline(comp, "nDCG@10")
+    clean = comp[(comp.task == "effectiveness") & (comp.measure == "nDCG@10")]
+    for ds, grp in clean.groupby("dataset"):
+        assert set(weak.get(ds, [])) == set(grp[grp.significant & (grp.delta < 0)].system)
+    report = (run / "report.md").read_text()
+    card = report.split("## Scorecard")[1].split("\n## ")[0]
+    rows = [line.split("|")[1:4] for line in card.splitlines() if line.startswith("| T")]
+    assert rows
+    for _, ds, winner in rows:
+        assert winner.strip() not in weak.get(ds.strip(), [])
+    assert ("Not eligible to win" in card) == bool(weak)
+    # a constructed comparison: a significantly worse system is listed, a better or n.s. one is not
+    fake = pd.DataFrame({"dataset": "d", "task": "effectiveness", "condition": "clean", "measure": "nDCG@10",
+                         "system": ["a", "b", "c"], "delta": [-0.1, -0.1, 0.2], "significant": [True, False, True]})
+    assert weaker_than_baseline(fake, "nDCG@10") == {"d": ["a"]}
