@@ -8,11 +8,11 @@ see :mod:`irrobust.certify.certificate`. Samples are the expensive part and are 
 **Adaptive sampling** (beyond the paper): samples are drawn in rounds n₀, 2n₀, 4n₀, … up to N; after each
 round the (rule ``max``) decisions of every K and R are tested with :func:`~irrobust.certify.certificate.settled`
 and sampling stops once all are known (certified now, or futile even at N — a heuristic that only saves
-samples and cannot make a certificate unsound). With ``per_document``, later rounds sample only the documents
-whose confidence bounds still block an undecided K; the others keep theirs and their round's level. The confidence level is split over the J rounds of the schedule
-(α/2 for the last round, α/2 split over the earlier ones: a union bound over the geometric schedule, see
-:meth:`CertifyConfig.levels`), so the certificates are valid at whatever round
-sampling stops (anytime-valid). The fixed-N mode uses α itself.
+samples and cannot make a certificate unsound). With ``per_document`` (default), later rounds sample only the
+documents whose confidence bounds still block an undecided K; the others keep their samples and their round's
+level. The confidence level is split over the J rounds of the schedule (α/2 for the last round, α/2 split over
+the earlier ones: a union bound over rounds and documents, see :meth:`CertifyConfig.levels`), so the
+certificates are valid at whatever round sampling stops (anytime-valid). The fixed-N mode uses α itself.
 
 **Checkpoints**: one JSON file per query, written atomically (:func:`irrobust.util.io.atomic_write_json`)
 and keyed by a hash of the configuration; a rerun loads finished queries and computes only the others. The
@@ -66,8 +66,9 @@ class CertifyConfig:
         rules: (rule, bound) pairs; ``("paper", "hoeffding")`` is the paper's rule.
         adaptive: adaptive sampling with a geometric schedule starting at ``n0``.
         per_document: in adaptive mode, later rounds sample only the documents whose bounds still block an
-            undecided K under any configured bound (and, for the paper's rule, the pair at K, K+1) (:func:`~irrobust.certify.certificate.blocking`); each document's bound uses the level of
-            the last round it was sampled in, so the union bound over (round, document) still sums to α.
+            undecided K under any configured bound (:func:`~irrobust.certify.certificate.blocking`) and, for the
+            paper's rule, the compared pair at K, K+1; each document's bound uses the level of the last round it
+            was sampled in, so the union bound over (round, document) still sums to α.
 
     Example:
         >>> CertifyConfig(n_samples=64, adaptive=True, n0=16).schedule()
