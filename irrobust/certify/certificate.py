@@ -96,6 +96,22 @@ def order(g: np.ndarray) -> np.ndarray:
     return np.argsort(-np.asarray(g, dtype=np.float64), kind="stable")
 
 
+def _sorted_bounds(
+    g: np.ndarray, delta: np.ndarray, n: np.ndarray, var: np.ndarray, bound: str, a: float | np.ndarray,
+    exact: np.ndarray | None,
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:  # fmt: skip
+    """The list in ĝ order: (order, exact, ĝ, lower bound ĝ − ε, upper bound ĝ + ε + δ) with the per-document
+    margins of rule ``"max"`` at level ``a`` / (2|L|) (``a`` scalar or per document)."""
+    g = np.asarray(g, dtype=np.float64)
+    m = len(g)
+    exact = np.zeros(m, dtype=bool) if exact is None else np.asarray(exact, dtype=bool)
+    o = order(g)
+    gs = g[o]
+    levels = np.broadcast_to(np.asarray(a, dtype=np.float64), (m,))[o] / (2.0 * m)
+    eps = margins(np.asarray(n)[o], np.asarray(var, dtype=np.float64)[o], exact[o], levels, bound)
+    return o, exact[o], gs, gs - eps, gs + eps + np.asarray(delta, dtype=np.float64)[o]
+
+
 def certify_query(
     g: np.ndarray,
     delta: np.ndarray,
@@ -143,10 +159,9 @@ def certify_query(
                 mc = 2.0 * math.sqrt(math.log(2.0 / lvl) / (2.0 * max(big_n, 1)))
                 out[int(k)] = bool(gs[k - 1] - gs[k] - ds[k:].max() - mc > 0)
         return out
-    eps = margins(np.asarray(n)[o], np.asarray(var)[o], exact[o], a[o] / (2.0 * m), bound)
-    lower = np.minimum.accumulate(gs - eps)  # min over the top i
-    upper = (gs + eps + ds)[::-1]
-    upper = np.maximum.accumulate(upper)[::-1]  # max over ranks >= j
+    _, _, _, lo, hi = _sorted_bounds(g, delta, n, var, bound, a, exact)
+    lower = np.minimum.accumulate(lo)  # min over the top i
+    upper = np.maximum.accumulate(hi[::-1])[::-1]  # max over ranks >= j
     for k in ks:
         if k < m:
             out[int(k)] = bool(lower[k - 1] > upper[k])
@@ -174,18 +189,14 @@ def settled(
         >>> settled(g, np.array([0.0, 0.95]), n, np.zeros(2), [1], "hoeffding", 0.01, n_final=200)  # futile
         {1: True}
     """
-    g = np.asarray(g, dtype=np.float64)
-    m = len(g)
-    exact = np.zeros(m, dtype=bool) if exact is None else np.asarray(exact, dtype=bool)
-    o = order(g)
-    gs, ds = g[o], np.asarray(delta, dtype=np.float64)[o]
-    no, vo, eo = np.asarray(n)[o], np.asarray(var, dtype=np.float64)[o], exact[o]
-    eps = margins(no, vo, eo, np.broadcast_to(np.asarray(a, dtype=np.float64), (m,))[o] / (2.0 * m), bound)
-    cert_lo = np.minimum.accumulate(gs - eps)
-    cert_hi = np.maximum.accumulate((gs + eps + ds)[::-1])[::-1]
+    o, eo, gs, lo, hi = _sorted_bounds(g, delta, n, var, bound, a, exact)
+    m = len(gs)
+    cert_lo = np.minimum.accumulate(lo)
+    cert_hi = np.maximum.accumulate(hi[::-1])[::-1]
     out = {int(k): bool(cert_lo[k - 1] > cert_hi[k]) for k in ks if k < m}
     if n_final is None:
         return out
+    ds, no, vo = np.asarray(delta, dtype=np.float64)[o], np.asarray(n)[o], np.asarray(var, dtype=np.float64)[o]
     eps_f = margins(np.where(eo, no, n_final), vo, eo, (a if a_final is None else a_final) / (2.0 * m), bound)
     se = np.where(eo, 0.0, np.sqrt(vo / np.maximum(no, 1)))
     hope_lo = np.minimum.accumulate(gs - eps_f + z * se)
@@ -209,21 +220,15 @@ def blocking(
         >>> blocking(g, np.zeros(3), n, np.full(3, 0.01), [1], "bernstein", 0.05).tolist()
         [True, True, False]
     """
-    g = np.asarray(g, dtype=np.float64)
-    m = len(g)
-    exact = np.zeros(m, dtype=bool) if exact is None else np.asarray(exact, dtype=bool)
-    o = order(g)
-    gs, ds = g[o], np.asarray(delta, dtype=np.float64)[o]
-    eps = margins(np.asarray(n)[o], np.asarray(var, dtype=np.float64)[o], exact[o],
-                  np.broadcast_to(np.asarray(a, dtype=np.float64), (m,))[o] / (2.0 * m), bound)  # fmt: skip
-    lower, upper = gs - eps, gs + eps + ds
+    o, eo, _, lower, upper = _sorted_bounds(g, delta, n, var, bound, a, exact)
+    m = len(o)
     hit = np.zeros(m, dtype=bool)
     for k in ks:
         if 0 < k < m:
             hit[:k] |= lower[:k] <= upper[k:].max()
             hit[k:] |= upper[k:] >= lower[:k].min()
     out = np.zeros(m, dtype=bool)
-    out[o] = hit & ~exact[o]
+    out[o] = hit & ~eo
     return out
 
 

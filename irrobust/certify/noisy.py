@@ -21,7 +21,7 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from irrobust.certify.perturb import PerturbationSets, doc_rng
+from irrobust.certify.perturb import DEFAULT_SETTINGS, PerturbationSets, doc_rng
 from irrobust.util.io import sha256_json
 
 #: the default names of the noisily trained KNRM and cross-encoder models
@@ -96,9 +96,8 @@ def noisy_name(default: str, config: Any, sets: PerturbationSets) -> str:
     def spec(cfg: Any, settings: dict[str, Any]) -> dict[str, Any]:
         return {"train": {k: v for k, v in cfg.training_spec().items() if k != "seed"}, "sets": settings}
 
-    default_sets = {"max_set": 100, "min_freq": 2, "graph": "mutual", "neighbours": None}
     mine = spec(config, sets.settings())
-    return default if mine == spec(type(config)(), default_sets) else f"{default}-{sha256_json(mine)[:8]}"
+    return default if mine == spec(type(config)(), DEFAULT_SETTINGS) else f"{default}-{sha256_json(mine)[:8]}"
 
 
 def train_noisy(trainer: Any, dataset: Any, sets: PerturbationSets | None, seed: int, name: str, config: Any,

@@ -88,14 +88,12 @@ class Experiment:
         for name, system in tqdm(self.systems.items(), desc=f"systems on {data.id}", disable=not progress, unit="sys"):
             started = time.perf_counter()
             saved = load_run(name) if load_run else None
-            if saved is None:
-                results = system(self.queries)
+            results, seconds = saved if saved is not None else (system(self.queries), None)
+            if seconds is None:  # computed now (or a checkpoint older than its recorded time)
                 seconds = round(time.perf_counter() - started, 3)
-                if save_run:
-                    save_run(name, results, seconds)
-            else:  # a checkpointed run reports the compute time it took when it was made
-                results, seconds = saved[0], saved[1] if saved[1] is not None else round(time.perf_counter() - started, 3)
-            self.timings[name] = seconds
+            if saved is None and save_run:
+                save_run(name, results, seconds)
+            self.timings[name] = seconds  # a checkpointed run reports the compute time it took when it was made
             self.runs[name] = results
             pq = per_query(results, data.qrels, self.measures)
             frames.append(long_rows(pq, data.id, name, task, condition))
