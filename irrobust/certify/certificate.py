@@ -13,11 +13,27 @@ Rules (``rule``):
   min_{i ≤ K} (ĝ_i − ε_i) > max_{j > K} (ĝ_j + ε_j + δ_j), where ε are one-sided confidence margins at level
   α / (2|L|) per document and side (Bonferroni over the list, so with probability ≥ 1 − α every certified K
   of the query is correct simultaneously). Documents whose ĝ is exact (no random token) get ε = 0.
-  ``bound`` chooses ε: ``"hoeffding"`` √(ln(1/a) / 2n), or ``"bernstein"`` — the empirical Bernstein bound of
-  Maurer & Pontil (COLT 2009, Thm 4): √(2 V ln(2/a) / n) + 7 ln(2/a) / (3(n − 1)), V the sample variance.
+  ``bound`` chooses ε: ``"hoeffding"`` √(ln(1/a) / 2n), or ``"bernstein"`` — the smaller of the empirical
+  Bernstein bound of Maurer & Pontil (COLT 2009, Thm 4), √(2 V ln(2/a′) / n) + 7 ln(2/a′) / (3(n − 1)) with V
+  the sample variance, and the Hoeffding bound, **each at a′ = a/2**: the minimum of two bounds fails when either
+  fails, so by the union bound it holds at 1 − a only if the two levels sum to a (the minimum of both at a,
+  as before :data:`CERTIFICATE_VERSION` 2, was valid at 1 − 2a only). Bernstein alone is useless at small n
+  (its 7 ln/(3(n − 1)) term exceeds 1 for n ≲ 40 at the levels used here), Hoeffding alone ignores the variance,
+  so both are kept and the level is split evenly (fixed before seeing the data).
+
+What each rule certifies (with probability ≥ 1 − α over the sampling):
+
+* ``"max"``: for every K of the grid at once, no document of the list ranked below K can be moved above any of
+  the top K by an allowed substitution — the Monte Carlo error of **every** document of the list is bounded.
+* ``"paper"``: only the Monte Carlo error of the **compared pair** (d_K, d_{K+1}) is bounded (the paper's
+  margin); the other documents below K enter with their estimates ĝ, so an unlucky underestimate of some
+  d_j, j > K + 1, is not covered, and the levels of different K are not combined. It is a reproduction of the
+  paper's criterion, not a certificate of the list at level α.
 
 Deviations: the paper's rule takes one Hoeffding margin per compared pair and no correction for the many
-documents of the list; it is reproduced as is for comparison. The K grid here is 1–10, 20, 50 (the code's
+documents of the list; it is reproduced as is for comparison, except that a compared document whose ĝ is exact
+(no random word) contributes no Monte Carlo term (the paper has no exact documents: its margin 2·√(ln(2/α)/2N)
+is one deviation per compared document; with both exact the margin is 0). The K grid here is 1–10, 20, 50 (the code's
 is 1–10, 20, …, 90). CRQ@K is the mean of the per-query 0/1 decisions (the code builds but never averages it).
 
 Example:
@@ -39,6 +55,9 @@ RULES = ("paper", "max")
 BOUNDS = ("hoeffding", "bernstein")
 #: the K grid of the CRQ tables
 K_GRID = (1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 20, 50)
+#: version of the certificate computation, part of every checkpoint key (2: Bernstein and Hoeffding each at a/2;
+#: the paper rule's Monte Carlo term counts only sampled documents of the compared pair)
+CERTIFICATE_VERSION = 2
 
 
 def hoeffding_margin(n: np.ndarray | int, a: float | np.ndarray) -> np.ndarray:
@@ -72,17 +91,23 @@ def bernstein_margin(n: np.ndarray | int, var: np.ndarray | float, a: float | np
 def margins(n: np.ndarray, var: np.ndarray, exact: np.ndarray, a: float | np.ndarray, bound: str) -> np.ndarray:
     """Per-document one-sided margins ε at level ``a`` (scalar or per document; 0 for exact documents).
 
+    For each document, P(mean > ĝ + ε) ≤ a and P(mean < ĝ − ε) ≤ a. ``"bernstein"`` is
+    min(Bernstein at a/2, Hoeffding at a/2): valid at a by the union bound over the two bounds.
+
     Example:
         >>> margins(np.array([100, 1]), np.zeros(2), np.array([False, True]), 0.01, "hoeffding").round(3).tolist()
         [0.152, 0.0]
+        >>> float(margins(np.array([100]), np.zeros(1), np.array([False]), 0.01, "bernstein")[0]) == float(
+        ...     min(bernstein_margin(100, 0.0, 0.005), hoeffding_margin(100, 0.005)))
+        True
     """
     if bound not in BOUNDS:
         raise ConfigError(f"unknown bound {bound!r}; choose one of {list(BOUNDS)}", where="certify.bound")
-    eps = (
-        hoeffding_margin(n, a)
-        if bound == "hoeffding"
-        else np.minimum(bernstein_margin(n, var, a), hoeffding_margin(n, a))
-    )
+    if bound == "hoeffding":
+        eps = hoeffding_margin(n, a)
+    else:  # each bound at a/2: the minimum fails only when one of them does (union bound)
+        half = np.asarray(a, dtype=np.float64) / 2.0
+        eps = np.minimum(bernstein_margin(n, var, half), hoeffding_margin(n, half))
     return np.where(np.asarray(exact, dtype=bool), 0.0, eps)
 
 
@@ -133,6 +158,8 @@ def certify_query(
             level of the round at which each document stopped); exact: candidates whose ĝ is exact.
         n_paper: the N of the paper's Hoeffding margin. Default: per compared pair (d_K, d_{K+1}), the smaller n
             and the smaller level of the two (the paper's margin when every document has N samples at one α).
+            The paper's margin 2·√(ln(2/α)/2N) is one deviation per compared document; a document whose ĝ is
+            exact contributes none (both exact: no Monte Carlo term at all).
 
     Example:
         >>> certify_query(np.array([0.9, 0.2]), np.array([0.0, 0.3]), np.array([100, 100]), np.zeros(2), ks=[1])
@@ -153,10 +180,12 @@ def certify_query(
         no, ao, eo = np.asarray(n)[o], a[o], exact[o]
         for k in ks:
             if k < m:
-                pair = [i for i in (k - 1, k) if not eo[i]]
-                big_n = int(n_paper if n_paper is not None else (min(no[i] for i in pair) if pair else 1))
-                lvl = float(min(ao[i] for i in pair)) if pair else float(ao[k - 1])
-                mc = 2.0 * math.sqrt(math.log(2.0 / lvl) / (2.0 * max(big_n, 1)))
+                pair = [i for i in (k - 1, k) if not eo[i]]  # the compared documents with a Monte Carlo error
+                mc = 0.0
+                if pair:
+                    big_n = int(n_paper if n_paper is not None else min(no[i] for i in pair))
+                    lvl = float(min(ao[i] for i in pair))
+                    mc = len(pair) * math.sqrt(math.log(2.0 / lvl) / (2.0 * max(big_n, 1)))
                 out[int(k)] = bool(gs[k - 1] - gs[k] - ds[k:].max() - mc > 0)
         return out
     _, _, _, lo, hi = _sorted_bounds(g, delta, n, var, bound, a, exact)
@@ -216,7 +245,7 @@ def blocking(
     copies of them only (the others keep their samples and their round's level: still sound).
 
     Example:
-        >>> g, n = np.array([0.9, 0.5, 0.1]), np.array([16, 16, 16])
+        >>> g, n = np.array([0.9, 0.5, 0.1]), np.array([24, 24, 24])
         >>> blocking(g, np.zeros(3), n, np.full(3, 0.01), [1], "bernstein", 0.05).tolist()
         [True, True, False]
     """
@@ -247,5 +276,5 @@ def crq(decisions: Sequence[dict[int, bool]], ks: Sequence[int] = K_GRID) -> dic
     return out
 
 
-__all__ = ["BOUNDS", "K_GRID", "RULES", "bernstein_margin", "blocking", "certify_query", "crq", "hoeffding_margin", "margins",
+__all__ = ["BOUNDS", "CERTIFICATE_VERSION", "K_GRID", "RULES", "bernstein_margin", "blocking", "certify_query", "crq", "hoeffding_margin", "margins",
            "order", "settled"]  # fmt: skip

@@ -36,7 +36,16 @@ from typing import Any
 
 import numpy as np
 
-from irrobust.certify.certificate import BOUNDS, K_GRID, RULES, blocking, certify_query, order, settled
+from irrobust.certify.certificate import (
+    BOUNDS,
+    CERTIFICATE_VERSION,
+    K_GRID,
+    RULES,
+    blocking,
+    certify_query,
+    order,
+    settled,
+)
 from irrobust.certify.perturb import PerturbationSets
 from irrobust.certify.smoothing import SmoothedRanker
 from irrobust.errors import ConfigError
@@ -146,6 +155,8 @@ class CertifyConfig:
         """
         d = asdict(self)
         d["budgets"], d["ks"], d["rules"] = list(self.budgets), list(self.ks), [list(r) for r in self.rules]
+        # checkpoints hold decisions: those of an earlier certificate computation are not reused
+        d["certificate_version"] = CERTIFICATE_VERSION
         if len(self.schedule()) > 1:  # the α of each round (checkpoints of another allocation are not reused)
             d["levels"] = self.levels()
         if not (self.per_document and len(self.schedule()) > 1):

@@ -60,3 +60,33 @@ def test_exact_documents_need_no_margin_and_errors():
         1: True
     }
     assert crq([{1: True}, {1: False}, {}], ks=[1, 5]) == {1: 0.5}
+
+
+def test_bernstein_margin_splits_the_level_between_its_two_bounds():
+    """min(Bernstein, Hoeffding) fails when either fails: each must be at a/2 for the minimum to hold at a."""
+    from irrobust.certify.certificate import margins
+
+    n = np.array([2, 16, 64, 256, 1024, 4096])
+    for var in (0.0, 0.01, 0.25):
+        for a in (1e-4, 0.01, 0.05):
+            got = margins(n, np.full(len(n), var), np.zeros(len(n), dtype=bool), a, "bernstein")
+            want = np.minimum(bernstein_margin(n, var, a / 2), hoeffding_margin(n, a / 2))
+            assert np.array_equal(got, want)
+            # and it is strictly wider than the minimum of both at a (valid at 1 - 2a only)
+            assert (got > np.minimum(bernstein_margin(n, var, a), hoeffding_margin(n, a))).all()
+
+
+def test_paper_margin_counts_only_sampled_documents_of_the_compared_pair():
+    # adaptive mode (no n_paper): both compared documents exact -> no Monte Carlo term at all
+    g, d = np.array([0.6, 0.59, 0.1]), np.zeros(3)
+    exact = np.array([True, True, False])
+    n = np.array([1, 1, 64])
+    assert certify_query(g, d, n, np.zeros(3), ks=[1], rule="paper", alpha=0.05, exact=exact) == {1: True}
+    # one exact, one sampled (n = 1000): one Hoeffding deviation sqrt(ln(40) / 2000) = 0.0429, not two
+    g2 = np.array([0.65, 0.6, 0.1])
+    n2 = np.array([1, 1000, 1000])
+    one = np.array([True, False, False])
+    assert certify_query(g2, d, n2, np.zeros(3), ks=[1], rule="paper", alpha=0.05, exact=one) == {1: True}
+    assert certify_query(g2, d, n2, np.zeros(3), ks=[1], rule="paper", alpha=0.05) == {1: False}  # 0.05 < 0.0859
+    # fixed mode (n_paper = N) gives the same for exact pairs
+    assert certify_query(g, d, n, np.zeros(3), ks=[1], rule="paper", exact=exact, n_paper=100) == {1: True}
