@@ -98,7 +98,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run a pipeline file into a run directory")
     p.add_argument("pipeline", help="pipeline YAML file (see pipelines/)")
     p.add_argument("--out", help="run directory (default: runs/<name>)")
-    p.add_argument("--force", action="store_true", help="replace an output directory holding another run")
+    p.add_argument("--force", action="store_true",
+                   help="replace an output directory holding another run (removes only the files irrobust writes; "
+                        "never follows symbolic links)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="no progress bars or report echo")
     p.set_defaults(fn=_cmd_run)
     p = sub.add_parser("validate", help="check a pipeline file without running it")
