@@ -22,6 +22,21 @@ frequency gain and the length reduction maximised independently), flagged ``exac
 Certificate at K (attacker edits one document below K, as in CertDR): certified iff the K-th best clean
 score is strictly greater than the best reachable score of every document ranked below K.
 
+**Threat model — what the certificate does and does not cover.** It is exact (no probability) for this model:
+
+* **Frozen collection statistics.** N, every document frequency df and the average length avgdl are those of
+  the unattacked index (:class:`~irrobust.rankers.lucene_scoring.LuceneStats`), i.e. the attacked document is
+  scored against the index as built, not re-indexed. If the collection were re-indexed after the edit, df of a
+  query term the attacked document gains (loses) would rise (fall) by 1 and avgdl would move by Δlen / N,
+  changing the scores of *every* document, the top K included; that is not bounded here.
+* **Only the candidate list.** Only documents of the list (the system's top ``depth``) are attacked; a
+  document below the list's depth that an attack would lift into the top K is not considered.
+* **Unseen terms score nothing.** A query term absent from the index (df = 0) is ignored (Lucene gives it no
+  weight), so an attack that adds such a term to a document gains nothing here, although a re-indexed
+  collection would give it df = 1 and the largest idf of all.
+* Substitutions are the attacker's sets S_w of :class:`~irrobust.certify.perturb.PerturbationSets` on whitespace
+  tokens (core word replaced, punctuation and capitalisation kept), at most R of them, in one document.
+
 Example:
     >>> best = max_score_under_attack(scorer, sets, "vitamin d", text, budget=3)   # doctest: +SKIP
     >>> best.score >= scorer.score_texts("vitamin d", [text])[0]                   # doctest: +SKIP

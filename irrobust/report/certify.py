@@ -24,12 +24,26 @@ from irrobust.report.markdown import markdown_table
 INTRO = (
     "CertDR (Wu et al., CIKM 2022): each system's top-`depth` list is re-ranked by the smoothed score "
     "ĝ(q, d) = mean bounded score over N random synonym substitutions of d, and a query is *certified at K* when no "
-    "document below rank K can enter the top K by substituting at most R words with their synonyms. "
-    "CRQ@K is the share of certified queries. Conditions: `paper-hoeffding` is the paper's rule; `max-*` is the "
-    "tighter rule with per-document confidence bounds (Hoeffding or empirical Bernstein, Bonferroni over the list); "
-    "`exact` is the deterministic BM25 certificate (no sampling). `R=all` is the paper's setting (any number of words). "
-    "N, α, bound, R and seed of every certificate are in `certify/certificates.csv`."
+    "document below rank K can enter the top K by substituting at most R words with their synonyms (the attacker "
+    "edits one document of the list). CRQ@K is the share of certified queries. `R=all` is the paper's setting (any "
+    "number of words). N, α, bound, R and seed of every certificate are in `certify/certificates.csv`.\n\n"
+    "What each condition certifies:\n\n"
+    + "\n".join(f"* {line}" for line in (
+        "`max-hoeffding`, `max-bernstein`: with probability ≥ 1 − α over the sampling, every certified K of the "
+        "query holds at once — the Monte Carlo error of every document of the list is bounded (per-document "
+        "confidence bounds, Bonferroni over the list; `bernstein` is the smaller of the empirical Bernstein and the "
+        "Hoeffding bound, each at half the level).",
+        "`paper-hoeffding`: the paper's rule, reproduced for comparison. It bounds the Monte Carlo error **only for "
+        "the compared pair** (ranks K and K+1); the other documents below K enter with their estimates, so it is not "
+        "a certificate of the list at level α.",
+        "`exact`: the deterministic BM25 certificate (no sampling) under a frozen index: N, document frequencies and "
+        "the average length are those of the unattacked collection, only documents of the candidate list are "
+        "considered, and a query term absent from the index scores nothing even if the attack adds it.",
+    ))
 )
+#: the caveat printed under every CRQ table that has paper-rule rows
+PAPER_NOTE = ("`paper-hoeffding` rows: Monte Carlo error bounded for the compared pair (ranks K, K+1) only — not a "
+              "certificate of the list at level α; `max-*` rows bound every document of the list.")  # fmt: skip
 
 
 def _k(measure: str) -> int:
@@ -97,6 +111,8 @@ def certify_sections(table: pd.DataFrame, families: dict[str, str], details: pd.
                 lines.append(cells)
         section.append(f"### {ds}: CRQ@K\n\n" + markdown_table(["system", "family", "condition",
                                                                   *[f"CRQ@{k}" for k in ks], "queries"], lines))  # fmt: skip
+        if any(str(c).startswith("paper-") for c in grp.condition):
+            section.append(PAPER_NOTE)
         if details is not None and "seconds" in details.columns and (details.dataset == ds).any():
             section.append(f"### {ds}: sampling and cost\n\n" + cost_table(details, ds))
         clean = table[(table.task == "certify-clean") & (table.dataset == ds)]
@@ -136,4 +152,4 @@ def certify_sections(table: pd.DataFrame, families: dict[str, str], details: pd.
     return ["\n\n".join(section) + "\n"], card
 
 
-__all__ = ["certify_sections", "cost_table"]
+__all__ = ["INTRO", "PAPER_NOTE", "certify_sections", "cost_table"]

@@ -31,3 +31,17 @@ def test_scorecard_uses_mean_crq_up_to_10_of_the_tightest_rule_and_smallest_budg
     text = parts[0]
     assert "| bm25 | sampled | 512 | 264.0 | 0.05 | adaptive | 2 | 2.0 |" in text
     assert "| knrm | sampled | 64 | 64.0 | 0.05 | adaptive | 1 | 60.0 |" in text
+
+
+def test_report_says_what_each_rule_certifies():
+    from irrobust.report.certify import PAPER_NOTE
+
+    rows = _rows("bm25", "paper-hoeffding-Rall", {1: [1, 0]}) + _rows("bm25", "max-bernstein-Rall", {1: [0, 0]})
+    parts, _ = certify_sections(pd.DataFrame(rows, columns=COLS), {"bm25": "lexical"})
+    text = parts[0]
+    table_end = text.index("| bm25 | lexical | max-bernstein-Rall |")
+    assert PAPER_NOTE in text[table_end:]  # right under the CRQ table with the paper rule's numbers
+    assert "only for the compared pair" in text and "frozen index" in text
+    # no paper-rule rows, no caveat under the table
+    parts2, _ = certify_sections(pd.DataFrame(_rows("bm25", "max-bernstein-Rall", {1: [0, 0]}), columns=COLS), {})
+    assert PAPER_NOTE not in parts2[0]
