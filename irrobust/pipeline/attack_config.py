@@ -55,8 +55,8 @@ class AttackTargets(_Strict):
     """
 
     depth: int = Field(100, ge=2, description="length of the ranked list (top-depth of the attacked system)")
-    sets: list[Literal["easy", "hard"]] = Field(default_factory=lambda: ["easy", "hard"], min_length=1)
-    buckets: list[tuple[int, int]] = Field(default_factory=lambda: list(DEFAULT_BUCKETS),
+    sets: list[Literal["easy", "hard"]] = Field(default_factory=lambda: ["easy", "hard"], min_length=1, max_length=2)
+    buckets: list[tuple[int, int]] = Field(default_factory=lambda: list(DEFAULT_BUCKETS), max_length=100,
                                            description="rank ranges of the easy set, one draw per range")  # fmt: skip
     per_bucket: int = Field(1, ge=1)
     hard: int = Field(5, ge=1, description="the hard set: this many last documents of the list")
@@ -91,8 +91,8 @@ class AttacksTask(_Strict):
         10
     """
 
-    items: list[AttackItem] = Field(min_length=1)
-    systems: list[str] | None = Field(None, description="systems to attack (default: all but fusions)")
+    items: list[AttackItem] = Field(min_length=1, max_length=32)
+    systems: list[str] | None = Field(None, max_length=64, description="systems to attack (default: all but fusions)")
     max_queries: int | None = Field(10, ge=1, description="seeded sample of queries (null: all)")
     targets: AttackTargets = Field(default_factory=AttackTargets)
     surrogate: SurrogateSpec = Field(default_factory=SurrogateSpec)

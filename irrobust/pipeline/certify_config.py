@@ -42,7 +42,8 @@ class RuleSpec(_Strict):
 class CertifyTask(_Strict):
     """CertDR certification of every (or the listed) systems' top-``depth`` lists, plus exact BM25 certificates."""
 
-    systems: list[str] | None = Field(None, description="systems to certify (default: all that can score texts)")
+    systems: list[str] | None = Field(None, max_length=64, description="systems to certify (default: all that "
+                                      "can score texts)")  # fmt: skip
     max_queries: int | None = Field(20, ge=1, description="seeded sample of the evaluation queries (null: all)")
     depth: int = Field(20, ge=2, le=1000, description="candidate list length (the system's top depth)")
     samples: int = Field(100, ge=2, description="Monte Carlo samples N per document")
@@ -51,8 +52,8 @@ class CertifyTask(_Strict):
         default_factory=dict, description="per-system caps: the first n queries of the seeded sample (costly rankers)"
     )
     alpha: float = Field(0.05, gt=0, lt=1)
-    budgets: list[int | None] = Field(default_factory=lambda: [None, 1, 2, 5], min_length=1)
-    ks: list[int] = Field(default_factory=lambda: list(K_GRID), min_length=1)
+    budgets: list[int | None] = Field(default_factory=lambda: [None, 1, 2, 5], min_length=1, max_length=32)
+    ks: list[int] = Field(default_factory=lambda: list(K_GRID), min_length=1, max_length=1000)
     rules: list[RuleSpec] = Field(
         default_factory=lambda: [
             RuleSpec(rule="paper"),
@@ -60,6 +61,7 @@ class CertifyTask(_Strict):
             RuleSpec(rule="max", bound="bernstein"),
         ],  # fmt: skip
         min_length=1,
+        max_length=8,
     )
     adaptive: bool = Field(False, description="adaptive sampling (geometric schedule from n0 up to samples)")
     per_document: bool = Field(

@@ -9,30 +9,35 @@ from __future__ import annotations
 
 from pydantic import Field
 
-from irrobust.pipeline.registry import RANKERS, Params, StageContext, register_ranker
+from irrobust.pipeline.registry import MAX_K, RANKERS, Params, StageContext, register_ranker
 from irrobust.rankers.lexical import BM25, QL, RM3
+
+#: largest BM25 k1 (typical values are 0.5-2; Lucene keeps k1 as a 32-bit float)
+MAX_K1 = 100.0
+#: largest Dirichlet mu of query likelihood (typical values are 100-5000)
+MAX_MU = 1_000_000.0
 
 
 class BM25Params(Params):
-    """BM25 parameters (Pyserini's BEIR defaults)."""
+    """BM25 parameters (Pyserini's BEIR defaults); Lucene takes finite k1 >= 0 and b in [0, 1]."""
 
-    k: int = Field(1000, ge=1, description="number of documents retrieved per query")
-    k1: float = Field(0.9, ge=0)
-    b: float = Field(0.4, ge=0, le=1)
+    k: int = Field(1000, ge=1, le=MAX_K, description=f"number of documents retrieved per query (at most {MAX_K})")
+    k1: float = Field(0.9, ge=0, le=MAX_K1, description=f"term-frequency saturation, in [0, {MAX_K1:g}]")
+    b: float = Field(0.4, ge=0, le=1, description="length normalisation, in [0, 1]")
 
 
 class QLParams(Params):
     """Query likelihood with Dirichlet smoothing."""
 
-    k: int = Field(1000, ge=1)
-    mu: float = Field(1000.0, gt=0)
+    k: int = Field(1000, ge=1, le=MAX_K, description=f"number of documents retrieved per query (at most {MAX_K})")
+    mu: float = Field(1000.0, gt=0, le=MAX_MU, description=f"Dirichlet prior, in (0, {MAX_MU:g}]")
 
 
 class RM3Params(BM25Params):
     """BM25 + RM3 feedback parameters (Anserini defaults)."""
 
-    fb_terms: int = Field(10, ge=1)
-    fb_docs: int = Field(10, ge=1)
+    fb_terms: int = Field(10, ge=1, le=1000, description="expansion terms, in [1, 1000]")
+    fb_docs: int = Field(10, ge=1, le=1000, description="feedback documents, in [1, 1000]")
     original_query_weight: float = Field(0.5, ge=0, le=1)
 
 

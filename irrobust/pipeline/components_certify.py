@@ -15,21 +15,33 @@ from typing import Any
 
 from pydantic import Field
 
-from irrobust.pipeline.registry import RANKERS, Params, StageContext, Transformer, register_ranker
+from irrobust.pipeline.registry import (
+    RANKERS,
+    DatasetName,
+    ModelName,
+    Params,
+    Seed,
+    StageContext,
+    Transformer,
+    register_ranker,
+)
 
 
 class NoisyParams(Params):
     """A ranker trained on randomly substituted documents (Wu et al., CIKM 2022, noisy training)."""
 
-    model: str | None = Field(None, description="model name under indexes/<collection>/models/ (default per ranker)")
-    train_on: str | None = Field(None, description="training dataset ID (default: the evaluation collection's train)")
+    model: ModelName | None = Field(None, description="model name under indexes/<collection>/models/ (default per "
+                                    "ranker)")  # fmt: skip
+    train_on: DatasetName | None = Field(None, description="training dataset ID (default: the evaluation collection's "
+                                         "train)")  # fmt: skip
     fit: bool = Field(True, description="train when no valid model exists")
-    epochs: int | None = Field(None, ge=1)
+    epochs: int | None = Field(None, ge=1, le=100)
     max_queries: int | None = Field(None, ge=1)
-    seed: int | None = Field(None, description="training and augmentation seed (default: the pipeline seed)")
-    max_set: int = Field(100, ge=1, description="the cap M of the smoothing sets used for the augmentation")
+    seed: Seed | None = Field(None, description="training and augmentation seed (default: the pipeline seed)")
+    max_set: int = Field(100, ge=1, le=10_000, description="the cap M of the smoothing sets used for the augmentation")
     graph: str = Field("mutual", pattern="^(mutual|union)$")
-    neighbours: int | None = Field(None, ge=1, description="first k table neighbours (as tasks.certify.neighbours)")
+    neighbours: int | None = Field(None, ge=1, le=10_000, description="first k table neighbours (as "
+                                   "tasks.certify.neighbours)")  # fmt: skip
 
 
 def _noisy_stage(ctx: StageContext, p: NoisyParams, kind: str) -> Transformer:

@@ -22,7 +22,7 @@ from typing import Literal
 
 from pydantic import Field
 
-from irrobust.pipeline.registry import Params, StageContext, Transformer, register_ranker
+from irrobust.pipeline.registry import DatasetName, ModelName, Params, Seed, StageContext, Transformer, register_ranker
 
 Feature = Literal["bm25", "ql", "rm3", "tfidf", "doc_len", "query_len", "coverage", "idf_sum", "idf_max", "dense"]
 _ALL: tuple[Feature, ...] = ("bm25", "ql", "rm3", "tfidf", "doc_len", "query_len", "coverage", "idf_sum", "idf_max",
@@ -32,17 +32,20 @@ _ALL: tuple[Feature, ...] = ("bm25", "ql", "rm3", "tfidf", "doc_len", "query_len
 class LTRParams(Params):
     """LambdaMART reranker parameters (LightGBM lambdarank over BM25 top-k candidates)."""
 
-    model: str | None = Field(None, description="model name under indexes/<collection>/models/ (default: ltr-<hash>)")
-    train_on: str | None = Field(None, description="training dataset ID (default: the evaluation collection's train)")
+    model: ModelName | None = Field(None, description="model name under indexes/<collection>/models/ (default: "
+                                    "ltr-<hash>)")  # fmt: skip
+    train_on: DatasetName | None = Field(None, description="training dataset ID (default: the evaluation collection's "
+                                         "train)")  # fmt: skip
     fit: bool = Field(True, description="train when no valid model exists (false: a missing model is an error)")
-    k: int = Field(100, ge=1, description="BM25 candidates per training query")
-    features: list[Feature] = Field(list(_ALL), min_length=1, description="features, in model input order")
-    seed: int | None = Field(None, description="training seed (default: the pipeline seed)")
-    n_estimators: int = Field(500, ge=1, description="maximum number of trees (early stopping picks fewer)")
+    k: int = Field(100, ge=1, le=1000, description="BM25 candidates per training query, in [1, 1000]")
+    features: list[Feature] = Field(list(_ALL), min_length=1, max_length=len(_ALL),
+                                    description="features, in model input order")  # fmt: skip
+    seed: Seed | None = Field(None, description="training seed (default: the pipeline seed)")
+    n_estimators: int = Field(500, ge=1, le=10_000, description="maximum number of trees (early stopping picks fewer)")
     learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(15, ge=2)
-    min_child_samples: int = Field(50, ge=1)
-    early_stopping_rounds: int = Field(50, ge=1)
+    num_leaves: int = Field(15, ge=2, le=131_072, description="leaves per tree, in [2, 131072] (LightGBM's range)")
+    min_child_samples: int = Field(50, ge=1, le=1_000_000)
+    early_stopping_rounds: int = Field(50, ge=1, le=10_000)
     valid_fraction: float = Field(0.2, gt=0, lt=1, description="share of training queries held out for early stopping")
     max_queries: int | None = Field(None, ge=2, description="train on at most this many queries (quick runs)")
 

@@ -14,15 +14,24 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import Field
+from pydantic import Field, field_validator
 
-from irrobust.pipeline.registry import Params, StageContext, Transformer, register_ranker
+from irrobust.pipeline.registry import (
+    MAX_K,
+    DatasetName,
+    ModelName,
+    Params,
+    Seed,
+    StageContext,
+    Transformer,
+    register_ranker,
+)
 
 
 class DenseParams(Params):
     """Dense retrieval with all-MiniLM-L6-v2 over cached corpus embeddings (FAISS)."""
 
-    k: int = Field(1000, ge=1)
+    k: int = Field(1000, ge=1, le=MAX_K, description=f"documents retrieved per query (at most {MAX_K})")
     method: Literal["flat", "hnsw"] = Field("flat", description="exact inner product, or HNSW")
 
 
@@ -33,18 +42,19 @@ class DenseRerankParams(Params):
 class LearnedParams(Params):
     """Shared parameters of learned rerankers."""
 
-    model: str | None = Field(
+    model: ModelName | None = Field(
         None, description="model name under indexes/<collection>/models/ (default: per ranker and training settings)"
     )
-    train_on: str | None = Field(None, description="training dataset ID (default: the evaluation collection's train)")
+    train_on: DatasetName | None = Field(None, description="training dataset ID (default: the evaluation collection's "
+                                         "train)")  # fmt: skip
     fit: bool = Field(True, description="train when no valid model exists (false: a missing model is an error)")
-    epochs: int | None = Field(None, ge=1)
+    epochs: int | None = Field(None, ge=1, le=100)
     max_queries: int | None = Field(None, ge=1, description="train on at most this many queries (quick runs)")
     max_pos_per_query: int | None = Field(
         None, ge=1, description="train on at most this many positives per query (densely judged collections)"
     )
-    n_neg: int | None = Field(None, ge=1, description="BM25 hard negatives per positive")
-    seed: int | None = Field(None, description="training seed (default: the pipeline seed)")
+    n_neg: int | None = Field(None, ge=1, le=1000, description="BM25 hard negatives per positive")
+    seed: Seed | None = Field(None, description="training seed (default: the pipeline seed)")
 
 
 class CrossEncoderParams(LearnedParams):
@@ -57,8 +67,15 @@ class CrossEncoderParams(LearnedParams):
     )
     interpolate: bool | float = Field(
         False, description="true: interpolate with the first-stage score (weight fitted on the held-out queries); "
-        "a number: that weight; false: the model's score alone",
+        "a number in [0, 1]: that weight; false: the model's score alone",
     )  # fmt: skip
+
+    @field_validator("interpolate")
+    @classmethod
+    def _weight(cls, v: bool | float) -> bool | float:
+        if not isinstance(v, bool) and not 0.0 <= v <= 1.0:
+            raise ValueError(f"the interpolation weight must be true, false or a number in [0, 1], got {v}")
+        return v
 
 
 class KNRMParams(LearnedParams):

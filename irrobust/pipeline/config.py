@@ -19,8 +19,16 @@ A retrieval pipeline (``kind: retrieval``, the default)::
 A recommender pipeline (``kind: recsys``) carries a ``recsys:`` section (see :mod:`irrobust.recsys.config`).
 
 Every problem is a :class:`~irrobust.errors.ConfigError` naming the file and the key path
-(``systems[1].stages[0].params.k1``) with the allowed values; files are read with
-``yaml.safe_load`` semantics (plus duplicate-key detection) and nothing in them is executed.
+(``systems[1].stages[0].params.k1``) with the allowed values; files are read by the bounded safe reader
+:mod:`irrobust.util.safe_yaml` (no aliases, capped size, depth and node count, unique string keys) and
+nothing in them is executed.
+
+Bounds (everything the schema accepts runs): numbers are finite (``.inf``/``.nan`` are errors anywhere);
+at most :data:`MAX_SYSTEMS` systems, :data:`MAX_STAGES` stages per system, :data:`MAX_DATASETS` datasets
+(and transfer targets), :data:`MAX_MEASURES` measures, :data:`MAX_SHIFTS` shift items; measure cutoffs and
+ranker depths ``k`` are at most :data:`irrobust.pipeline.registry.MAX_K`; system names (and shift and attack
+labels) are unique after the normalisation that builds their file names (:func:`file_key`), so no two
+systems share a run file, on case-insensitive file systems too.
 
 Example:
     >>> cfg = parse_pipeline({"name": "x", "datasets": ["cranfield"], "systems": [{"name": "bm25",
@@ -32,45 +40,106 @@ Example:
 from __future__ import annotations
 
 import difflib
+import math
+import re
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from irrobust.errors import ConfigError
 from irrobust.evaluate.measures import parse_measure
 from irrobust.evaluate.significance import CORRECTIONS, TESTS
 from irrobust.pipeline.attack_config import AttacksTask, check_attacks
 from irrobust.pipeline.certify_config import CertifyTask, check_certify
+from irrobust.pipeline.registry import MAX_K, MAX_SEED
+from irrobust.pipeline.rundir import slug
+from irrobust.util.safe_yaml import load_yaml_file
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+>%@=-]*$"
+#: most systems in one pipeline
+MAX_SYSTEMS = 64
+#: most stages in one system
+MAX_STAGES = 8
+#: most evaluation datasets (and, separately, transfer targets)
+MAX_DATASETS = 16
+#: most measures
+MAX_MEASURES = 32
+#: most query-shift items
+MAX_SHIFTS = 32
+#: longest pipeline description, in characters
+MAX_DESCRIPTION = 20_000
+#: largest number of bootstrap resamples
+MAX_BOOTSTRAP = 100_000
+#: largest magnitude of a fusion weight
+MAX_WEIGHT = 1000.0
+#: a dataset ID as written in a file (checked against the known IDs after the schema)
+DatasetId = Annotated[str, Field(max_length=200)]
+_MEASURE_NAME = re.compile(r"[A-Za-z]+(@[0-9]{1,9})?")
+
+
+def canonical_measure(name: str) -> str:
+    """The canonical name of a measure given in a pipeline file (surrounding white space stripped), or a
+    ``ValueError`` saying what is allowed: letters, an optional ``@cutoff`` with 1 <= cutoff <= ``MAX_K``.
+
+    Example:
+        >>> canonical_measure(" ndcg@10\\n")
+        'nDCG@10'
+    """
+    text = name.strip()
+    if not _MEASURE_NAME.fullmatch(text):
+        raise ValueError(f"unknown measure {name!r}; allowed: nDCG@k, R@k, P@k, MAP@k, AP, RR@k, Hits@k, nDCG "
+                         "(letters, then @ and a cutoff, no spaces inside)")  # fmt: skip
+    if "@" in text and not 1 <= int(text.partition("@")[2]) <= MAX_K:
+        raise ValueError(f"measure cutoff in {name!r} must be in [1, {MAX_K}]")
+    try:
+        return parse_measure(text)[0]
+    except ConfigError as exc:
+        raise ValueError(exc.message) from None
 
 
 class Strict(BaseModel):
-    """Base of config models: unknown keys are errors."""
+    """Base of config models: unknown keys are errors, numbers must be finite."""
 
-    model_config = ConfigDict(extra="forbid")
+    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
+
+
+def file_key(name: str) -> str:
+    """The key two names must not share: the stem of the run file built from the name (:func:`slug`, then the
+    part ``Path.with_suffix`` keeps), case-folded for case-insensitive file systems.
+
+    Example:
+        >>> file_key("bm25>>x") == file_key("bm25__x"), file_key("BM25") == file_key("bm25")
+        (True, True)
+        >>> file_key("bm25.v2") == file_key("bm25"), file_key("a%1") == file_key("a_2")
+        (True, False)
+    """
+    return Path(slug(name)).stem.casefold()
 
 
 class StageSpec(Strict):
     """One stage: a registered ranker, its parameters, and an optional rank cutoff applied after it."""
 
-    ranker: str = Field(description="registered ranker name (see `irrobust components`)")
+    ranker: str = Field(max_length=100, description="registered ranker name (see `irrobust components`)")
     params: dict[str, Any] = Field(default_factory=dict, description="the ranker's parameters")
-    cutoff: int | None = Field(None, ge=1, description="keep the top `cutoff` results after this stage (`%`)")
+    cutoff: int | None = Field(None, ge=1, le=MAX_K, description="keep the top `cutoff` results after this stage (`%`)")
 
 
 class FuseSpec(Strict):
     """Fusion of other systems of the same pipeline."""
 
     method: Literal["rrf", "sum"] = "rrf"
-    systems: list[str] = Field(min_length=2)
-    k: int = Field(60, ge=1, description="RRF constant")
-    weights: list[float] | None = Field(None, description="per-system weights for `sum`")
+    systems: list[str] = Field(min_length=2, max_length=MAX_SYSTEMS)
+    k: int = Field(60, ge=1, le=1_000_000, description="RRF constant")
+    weights: list[float] | None = Field(None, description=f"per-system weights for `sum`, each in [-{MAX_WEIGHT:g}, "
+                                        f"{MAX_WEIGHT:g}]")  # fmt: skip
 
     @model_validator(mode="after")
     def _weights(self) -> FuseSpec:
+        if len(set(self.systems)) != len(self.systems):
+            raise ValueError(f"systems are fused once each, got {self.systems}")
+        if self.weights is not None and any(abs(w) > MAX_WEIGHT for w in self.weights):
+            raise ValueError(f"each weight must be in [-{MAX_WEIGHT:g}, {MAX_WEIGHT:g}], got {self.weights}")
         if self.weights is not None and len(self.weights) != len(self.systems):
             raise ValueError(f"weights has {len(self.weights)} entries for {len(self.systems)} systems")
         if self.weights is not None and self.method != "sum":
@@ -82,7 +151,7 @@ class SystemSpec(Strict):
     """A named system: a chain of stages (``a >> b``) or a fusion of other systems."""
 
     name: str = Field(pattern=NAME_PATTERN, max_length=80)
-    stages: list[StageSpec] | None = Field(None, min_length=1)
+    stages: list[StageSpec] | None = Field(None, min_length=1, max_length=MAX_STAGES)
     fuse: FuseSpec | None = None
 
     @model_validator(mode="after")
@@ -103,8 +172,9 @@ class SignificanceSpec(Strict):
 class VarianceTask(Strict):
     """Task 1, performance variance on i.i.d. queries: spread of each system's per-query values."""
 
-    worst_fractions: list[float] = Field(default_factory=lambda: [0.1, 0.25], description="worst-x% means to report")
-    bootstrap: int = Field(10_000, ge=100, description="bootstrap resamples for the CI of the mean")
+    worst_fractions: list[float] = Field(default_factory=lambda: [0.1, 0.25], max_length=16,
+                                         description="worst-x% means to report")  # fmt: skip
+    bootstrap: int = Field(10_000, ge=100, le=MAX_BOOTSTRAP, description="bootstrap resamples for the CI of the mean")
     alpha: float = Field(0.05, gt=0, lt=1, description="1 - confidence level of the bootstrap CI")
 
     @field_validator("worst_fractions")
@@ -118,7 +188,7 @@ class VarianceTask(Strict):
 class ShiftItem(Strict):
     """One query shift (registered name + parameters); ``label`` names the condition (default: the shift name)."""
 
-    shift: str
+    shift: str = Field(max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
     label: str | None = Field(None, pattern=NAME_PATTERN, max_length=60)
 
@@ -126,13 +196,13 @@ class ShiftItem(Strict):
 class ShiftsTask(Strict):
     """Task 2, out-of-distribution queries: every system on shifted versions of the queries."""
 
-    items: list[ShiftItem] = Field(min_length=1)
+    items: list[ShiftItem] = Field(min_length=1, max_length=MAX_SHIFTS)
 
 
 class TransferTask(Strict):
     """Task 3, domain transfer: systems (with learned parts trained on the source) evaluated on other datasets."""
 
-    targets: list[str] = Field(min_length=1, description="dataset IDs to transfer to")
+    targets: list[DatasetId] = Field(min_length=1, max_length=MAX_DATASETS, description="dataset IDs to transfer to")
 
 
 class Tasks(Strict):
@@ -150,25 +220,41 @@ class RetrievalPipeline(Strict):
 
     kind: Literal["retrieval"] = "retrieval"
     name: str = Field(pattern=NAME_PATTERN, max_length=80)
-    description: str = ""
-    seed: int = 42
-    datasets: list[str] = Field(min_length=1)
-    measures: list[str] = Field(default_factory=lambda: ["nDCG@10", "R@100", "MAP@100", "RR@10"], min_length=1)
+    description: str = Field("", max_length=MAX_DESCRIPTION)
+    seed: int = Field(42, ge=0, le=MAX_SEED)
+    datasets: list[DatasetId] = Field(min_length=1, max_length=MAX_DATASETS)
+    measures: list[Annotated[str, Field(max_length=40), AfterValidator(canonical_measure)]] = Field(
+        default_factory=lambda: ["nDCG@10", "R@100", "MAP@100", "RR@10"], min_length=1, max_length=MAX_MEASURES
+    )
     baseline: str | None = Field(None, description="system the others are tested against (default: the first)")
     significance: SignificanceSpec = Field(default_factory=SignificanceSpec)
-    systems: list[SystemSpec] = Field(min_length=1)
+    systems: list[SystemSpec] = Field(min_length=1, max_length=MAX_SYSTEMS)
     tasks: Tasks = Field(default_factory=Tasks)
-    robustness_measure: str | None = Field(None, description="measure robustness statistics use (default: first)")
+    robustness_measure: str | None = Field(None, max_length=40, description="measure robustness statistics use "
+                                           "(default: first)")  # fmt: skip
     max_queries: int | None = Field(None, ge=1, description="evaluate a seeded sample of this many queries per "
                                     "dataset, transfer targets included (quick runs; default: all)")  # fmt: skip
 
     @field_validator("measures")
     @classmethod
     def _measures(cls, measures: list[str]) -> list[str]:
-        try:
-            return [parse_measure(m)[0] for m in measures]
-        except ConfigError as exc:
-            raise ValueError(exc.message) from None
+        twice = sorted({m for m in measures if measures.count(m) > 1})
+        if twice:
+            raise ValueError(f"measures {twice} are listed twice")
+        return measures
+
+
+def _check_finite(data: Any, source: str) -> None:
+    """Every number in the file is finite (``.inf``, ``-.inf`` and ``.nan`` are errors, wherever they are)."""
+    todo: list[tuple[tuple, Any]] = [((), data)]
+    while todo:
+        loc, value = todo.pop()
+        if isinstance(value, float) and not math.isfinite(value):
+            raise ConfigError(f"numbers must be finite, got {value!r}", where=f"{source}: {_loc(loc)}")
+        if isinstance(value, dict):
+            todo.extend(((*loc, k), v) for k, v in value.items())
+        elif isinstance(value, list | tuple):
+            todo.extend(((*loc, i), v) for i, v in enumerate(value))
 
 
 def _check_datasets(cfg: RetrievalPipeline, source: str) -> None:
@@ -192,33 +278,54 @@ def _check_tasks(cfg: RetrievalPipeline, source: str) -> None:
         cfg.robustness_measure = cfg.measures[0]
     else:
         try:
-            cfg.robustness_measure = parse_measure(cfg.robustness_measure)[0]
-        except ConfigError as exc:
-            raise ConfigError(exc.message, where=f"{source}: robustness_measure") from None
+            cfg.robustness_measure = canonical_measure(cfg.robustness_measure)
+        except ValueError as exc:
+            raise ConfigError(str(exc), where=f"{source}: robustness_measure") from None
         if cfg.robustness_measure not in cfg.measures:
             raise ConfigError(f"{cfg.robustness_measure!r} is not among measures {cfg.measures}",
                               where=f"{source}: robustness_measure")  # fmt: skip
     if cfg.tasks.shifts is None:
         return
-    labels: list[str] = []
+    labels: dict[str, str] = {file_key("clean"): "clean"}
     for i, item in enumerate(cfg.tasks.shifts.items):
         where = f"{source}: tasks.shifts.items[{i}]"
         make_shift(item.shift, where=f"{where}.params", **{"seed": cfg.seed, **item.params})
         label = item.label or item.shift
-        if label in labels or label == "clean":
-            raise ConfigError(f"condition label {label!r} is used twice (or is 'clean'); set a distinct 'label'",
+        other = labels.get(file_key(label))
+        if other is not None:
+            same = "is used twice" if other == label else f"and {other!r} name the same query file"
+            raise ConfigError(f"condition label {label!r} {same} (or it is 'clean'); set a distinct 'label'",
                               where=f"{where}.label")  # fmt: skip
-        labels.append(label)
+        labels[file_key(label)] = label
+
+
+def _check_attack_labels(cfg: RetrievalPipeline, source: str) -> None:
+    """Attack labels name folders of the run directory: distinct after :func:`file_key`."""
+    seen: dict[str, str] = {}
+    for i, item in enumerate(cfg.tasks.attacks.items if cfg.tasks.attacks else []):
+        label = item.label or item.attack
+        other = seen.setdefault(file_key(label), label)
+        if other != label:
+            raise ConfigError(f"attack labels {other!r} and {label!r} name the same output folder; set distinct labels",
+                              where=f"{source}: tasks.attacks.items[{i}].label")  # fmt: skip
 
 
 def _check_references(cfg: RetrievalPipeline, source: str) -> None:
-    """Cross-field checks with exact key paths: unique names, the baseline, fused systems."""
+    """Cross-field checks with exact key paths: unique names (and run files), the baseline, fused systems."""
     names = [s.name for s in cfg.systems]
+    keys: dict[str, int] = {}
     for i, name in enumerate(names):
         if name in names[:i]:
             raise ConfigError(
                 f"system name {name!r} is used twice; names must be unique", where=f"{source}: systems[{i}].name"
             )
+        j = keys.setdefault(file_key(name), i)
+        if j != i:
+            raise ConfigError(f"systems {names[j]!r} (systems[{j}]) and {name!r} would write the same run file "
+                              f"({slug(names[j])!r} vs {slug(name)!r}: names are compared after replacing characters "
+                              "other than letters, digits and _.=- by '_', dropping a last '.suffix', ignoring case); "
+                              "rename one",
+                              where=f"{source}: systems[{i}].name")  # fmt: skip
     if cfg.baseline is None:
         cfg.baseline = names[0]
     elif cfg.baseline not in names:
@@ -231,47 +338,27 @@ def _check_references(cfg: RetrievalPipeline, source: str) -> None:
                                   where=f"{source}: systems[{i}].fuse.systems")  # fmt: skip
 
 
-class _UniqueKeyLoader(yaml.SafeLoader):
-    """``yaml.SafeLoader`` that rejects duplicate mapping keys."""
-
-
-def _construct_mapping(loader: _UniqueKeyLoader, node: yaml.MappingNode, deep: bool = False) -> dict:
-    seen: set[Any] = set()
-    for key_node, _ in node.value:
-        key = loader.construct_object(key_node, deep=deep)
-        if key in seen:
-            mark = key_node.start_mark
-            raise yaml.constructor.ConstructorError(None, None, f"duplicate key {key!r} (line {mark.line + 1})", mark)
-        seen.add(key)
-    return loader.construct_mapping(node, deep)
-
-
-_UniqueKeyLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_MAPPING_TAG, _construct_mapping)
-
-
 def read_yaml(path: str | Path) -> dict[str, Any]:
-    """Read a YAML mapping safely; every failure is a :class:`ConfigError` naming the file (and line).
+    """Read a YAML mapping with :func:`irrobust.util.safe_yaml.load_yaml_file`; every failure is a
+    :class:`ConfigError` naming the file (and line).
 
     Example:
         >>> read_yaml("/nonexistent.yaml")  # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
         irrobust.errors.ConfigError: /nonexistent.yaml: no such file
     """
-    p = Path(path)
-    if not p.is_file():
-        raise ConfigError("no such file" if not p.exists() else "not a file", where=str(path))
-    try:
-        data = yaml.load(p.read_text(encoding="utf-8"), Loader=_UniqueKeyLoader)  # noqa: S506 - SafeLoader subclass
-    except UnicodeDecodeError as exc:
-        raise ConfigError(f"not UTF-8 text ({exc.reason})", where=str(path)) from exc
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        at = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError(f"malformed YAML{at}: {problem}", where=str(path)) from exc
+    data = load_yaml_file(path)
     if not isinstance(data, dict):
         raise ConfigError(f"the file must hold a mapping of keys, got {type(data).__name__}", where=str(path))
     return data
+
+
+def _short(value: Any, limit: int = 120) -> str:
+    """``repr(value)``, cut in the middle when longer than ``limit`` characters (so a message stays readable)."""
+    if isinstance(value, list | tuple) and len(value) > 20:
+        return f"a list of {len(value)} items"
+    text = repr(value)
+    return text if len(text) <= limit else f"{text[: limit // 2]}...{text[-limit // 2 :]} ({len(text)} characters)"
 
 
 def _loc(loc: tuple) -> str:
@@ -326,7 +413,7 @@ def format_validation_error(
         else:
             msg = e["msg"].removeprefix("Value error, ")
             given = e.get("input")
-            shown = "" if e["type"] in ("missing",) or isinstance(given, dict) else f" (got {given!r})"
+            shown = "" if e["type"] in ("missing",) or isinstance(given, dict) else f" (got {_short(given)})"
             parts.append(f"{_loc(loc)}: {msg}{shown}")
     first, *rest = parts
     where, _, msg = first.partition(": ")
@@ -362,6 +449,7 @@ def parse_pipeline(data: dict[str, Any], source: str = "<pipeline>"):
         Traceback (most recent call last):
         irrobust.errors.ConfigError: p.yaml: datasets: Field required; also systems: Field required
     """
+    _check_finite(data, source)
     kind = data.get("kind", "retrieval")
     if kind == "recsys":
         from irrobust.pipeline.recsys_config import RecsysPipeline
@@ -381,6 +469,7 @@ def parse_pipeline(data: dict[str, Any], source: str = "<pipeline>"):
         _check_datasets(cfg, source)
         _check_tasks(cfg, source)
         check_attacks(cfg, source)
+        _check_attack_labels(cfg, source)
         check_certify(cfg, source)
     return cfg
 

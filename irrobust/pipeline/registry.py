@@ -15,18 +15,53 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from functools import cached_property
-from typing import Any
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from irrobust.data.dataset import Dataset
 from irrobust.pipeline.transformer import Transformer
 
-__all__ = ["RANKERS", "Params", "RankerEntry", "StageContext", "Transformer", "register_ranker"]
+__all__ = ["MAX_K", "MAX_SEED", "RANKERS", "DatasetName", "ModelName", "Params", "RankerEntry", "Seed",
+           "StageContext", "Transformer", "register_ranker"]  # fmt: skip
+
+#: deepest ranking a stage may ask for (``k``, ``cutoff``, measure cutoffs); far below Lucene's and FAISS's 2^31 - 1,
+#: and above every collection irrobust ships (Lucene and FAISS cut a deeper request at the collection's size)
+MAX_K = 100_000
+#: largest seed (NumPy, torch and Python's random all take 0 <= seed < 2^32)
+MAX_SEED = 2**32 - 1
+#: a folder name a model is stored under: letters, digits and ``_.+=-``, no path separators, no ``..``
+MODEL_NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+=-]{0,99}$"
+
+
+def _no_dot_dot(name: str) -> str:
+    if ".." in name:
+        raise ValueError(f"a model name has no '..', got {name!r}")
+    return name
+
+
+def _known_dataset(name: str) -> str:
+    """A training-set name must be a known dataset ID (checked when the file is validated, not at run time)."""
+    from irrobust.data.dataset import check_dataset_id
+    from irrobust.errors import DataError
+
+    try:
+        check_dataset_id(name)
+    except DataError as exc:
+        raise ValueError(exc.message) from None
+    return name
+
+
+#: a model folder name (see :data:`MODEL_NAME_PATTERN`)
+ModelName = Annotated[str, Field(pattern=MODEL_NAME_PATTERN, max_length=100), AfterValidator(_no_dot_dot)]
+#: a known dataset ID (``beir/scifact/train``), for ``train_on``
+DatasetName = Annotated[str, Field(max_length=200), AfterValidator(_known_dataset)]
+#: a random seed in [0, 2^32 - 1]
+Seed = Annotated[int, Field(ge=0, le=MAX_SEED)]
 
 
 class Params(BaseModel):
-    """Base class of component parameter models: strict (unknown keys are errors), immutable.
+    """Base class of component parameter models: strict (unknown keys are errors), immutable, finite numbers.
 
     Example:
         >>> class P(Params):
@@ -35,7 +70,7 @@ class Params(BaseModel):
         5
     """
 
-    model_config = ConfigDict(extra="forbid", frozen=True)
+    model_config = ConfigDict(extra="forbid", frozen=True, allow_inf_nan=False)
 
 
 @dataclass
