@@ -2,8 +2,9 @@
 
 :class:`EmbeddingModel` wraps a KNRM network (:mod:`irrobust.rankers.knrm`; Xiong et al., SIGIR 2017)
 and its tokenizer and exposes what gradient-based attacks need: the document's word-piece ids with
-character offsets (so pieces map back to words), the score as a function of the document's input
-embeddings, ``∂loss/∂embeddings``, and PGD in embedding space. It wraps either the *target* KNRM
+character offsets (so pieces map back to words), the score as a function of input embeddings, ``∂s/∂embeddings``
+(white box) and, for PRADA, the gradient of its list loss with respect to the whole word-piece embedding matrix
+(:meth:`EmbeddingModel.list_hinge_grad`), optionally at a perturbed matrix (PGD). It wraps either the *target* KNRM
 (white-box attacks) or a *surrogate* trained by :func:`train_surrogate`.
 
 :func:`train_surrogate` is PRADA's surrogate (Wu et al., TOIS 2023, §2.1 step 0): a ranker trained only
@@ -108,6 +109,35 @@ class EmbeddingModel:
         """
         return self._ids(query, self.qmax)[0]
 
+    def knrm_from_embeds(self, q_emb: Any, d_emb: Any, d_mask: Any | None = None) -> Any:
+        """KNRM scores from *input* embeddings: one query (``n × dim``) against documents (``B × m × dim``,
+        padding masked by ``d_mask`` ``B × m``); the module's forward pass with the embedding lookup replaced.
+
+        Example:
+            >>> wb.knrm_from_embeds(wb.table[[5, 6]], wb.table[[[1, 2]]]).shape   # doctest: +SKIP
+            torch.Size([1])
+        """
+        return self._kernel_score(self._unit(q_emb), self._unit(d_emb), d_mask)
+
+    def _unit(self, emb: Any) -> Any:
+        from torch import nn
+
+        return nn.functional.normalize(self.module.projection(emb), dim=-1)
+
+    def _kernel_score(self, eq: Any, ed: Any, d_mask: Any | None) -> Any:
+        import torch
+
+        from irrobust.rankers.knrm import FEATURE_SCALE
+
+        m = self.module
+        eq = eq.unsqueeze(0).expand(ed.shape[0], -1, -1)
+        sim = torch.bmm(eq, ed.transpose(1, 2)).unsqueeze(-1)
+        k = torch.exp(-((sim - m.mu) ** 2) / (2 * m.sigma**2))
+        if d_mask is not None:
+            k = k * d_mask[:, None, :, None]
+        soft_tf = torch.log(torch.clamp(k.sum(2), min=1e-10)) * FEATURE_SCALE
+        return torch.tanh(m.dense(soft_tf.sum(1))).squeeze(-1)
+
     def score_embeds(self, q_ids: list[int], d_emb: Any) -> Any:
         """KNRM score of one query against documents given as input embeddings (``B × m × dim`` or ``m × dim``).
 
@@ -115,20 +145,54 @@ class EmbeddingModel:
             >>> wb.score_embeds(wb.query_tokens("q"), wb.table[[1, 2]])   # doctest: +SKIP
         """
         import torch
-        from torch import nn
 
-        from irrobust.rankers.knrm import FEATURE_SCALE
-
-        m = self.module
         if d_emb.dim() == 2:
             d_emb = d_emb.unsqueeze(0)
-        q = torch.tensor([q_ids], dtype=torch.long)
-        eq = nn.functional.normalize(m.projection(m.embedding(q)), dim=-1).expand(d_emb.shape[0], -1, -1)
-        ed = nn.functional.normalize(m.projection(d_emb), dim=-1)
-        sim = torch.bmm(eq, ed.transpose(1, 2)).unsqueeze(-1)
-        k = torch.exp(-((sim - m.mu) ** 2) / (2 * m.sigma**2))
-        soft_tf = torch.log(torch.clamp(k.sum(2), min=1e-10)) * FEATURE_SCALE
-        return torch.tanh(m.dense(soft_tf.sum(1))).squeeze(-1)
+        return self.knrm_from_embeds(self.module.embedding(torch.tensor(q_ids, dtype=torch.long)), d_emb)
+
+    def list_hinge_grad(self, q_ids: Sequence[int], d_ids: Sequence[int], others: Sequence[Sequence[int]],
+                        rows: tuple[np.ndarray, Any] | None = None) -> tuple[np.ndarray, Any, float]:  # fmt: skip
+        """The non-zero rows of ``∂L/∂E`` for PRADA's list loss ``L = Σ_j max(0, 1 − s(q,d) + s(q,d_j))``.
+
+        Every score — the target document ``d_ids``, the other documents ``others`` and the query — is computed
+        from the word-piece embedding matrix ``E``, so the gradient is the full one of the reference (a piece
+        that also occurs in the query or in another document gets those contributions too), not only the
+        target document's. ``rows = (ids, vectors)`` replaces those rows of ``E`` (PRADA's PGD perturbs the
+        matrix). Returns ``(U, G_U, L)``: the sorted piece ids ``U`` that occur, the gradient rows ``G_U``
+        (every other row of ``∂L/∂E`` is zero, so ``‖G_U‖_F`` is the whole gradient's Frobenius norm) and the
+        loss. Document embeddings are projected once per distinct piece (equal to the module's forward pass).
+
+        Example:
+            >>> U, G, loss = sur.list_hinge_grad([2003], [2009, 2010], [[2011], [2012, 2013]])   # doctest: +SKIP
+        """
+        import torch
+
+        seqs = [list(d_ids), *[list(o) for o in others]]
+        uniq = np.unique(np.concatenate([np.asarray(q_ids, dtype=np.int64), *[np.asarray(s, dtype=np.int64)
+                                                                              for s in seqs]]))  # fmt: skip
+        sub = self.table[torch.from_numpy(uniq)].clone()
+        if rows is not None:
+            ids, vecs = rows
+            at = np.searchsorted(uniq, np.asarray(ids, dtype=np.int64))
+            hit = (at < len(uniq)) & (uniq[np.minimum(at, len(uniq) - 1)] == np.asarray(ids))
+            if hit.any():
+                sub[torch.from_numpy(at[hit])] = vecs[torch.from_numpy(np.flatnonzero(hit))].to(sub.dtype)
+        sub.requires_grad_(True)
+        width = max(len(s) for s in seqs)
+        pos = np.zeros((len(seqs), width), dtype=np.int64)
+        mask = np.zeros((len(seqs), width), dtype=np.float32)
+        for r, s in enumerate(seqs):
+            pos[r, : len(s)] = np.searchsorted(uniq, s)
+            mask[r, : len(s)] = 1.0
+        q_pos = torch.from_numpy(np.searchsorted(uniq, np.asarray(q_ids, dtype=np.int64)))
+        unit = self._unit(sub)
+        s = self._kernel_score(unit[q_pos], unit[torch.from_numpy(pos)], torch.from_numpy(mask))
+        loss = torch.clamp(1.0 - s[0] + s[1:], min=0).sum()
+        value = float(loss.detach())
+        if value == 0.0:  # every hinge inactive: a zero gradient (the reference's step is then skipped)
+            return uniq, torch.zeros_like(sub.detach()), value
+        (grad,) = torch.autograd.grad(loss, sub)
+        return uniq, grad.detach(), value
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
         """Scores of texts (the :class:`~irrobust.attacks.base.Target` protocol), length-sorted batches of 64.
@@ -152,30 +216,6 @@ class EmbeddingModel:
                 ds, dm = _pad([docs[i] for i in b])
                 out[b] = self.module(qs, qm, ds, dm).double().numpy()
         return out
-
-    def hinge_grad(self, query: str, text: str, other_scores: np.ndarray,
-                   d_emb: Any | None = None) -> tuple[Any, Any, float]:  # fmt: skip
-        """``(embeddings, ∂L/∂embeddings, L)`` for PRADA's loss ``L = Σ_j max(0, 1 − s(q,d) + s(q,d_j))``.
-
-        ``other_scores`` are the surrogate's scores of the other documents of the list (constants).
-        ``d_emb`` overrides the document's input embeddings (PGD iterates on them).
-
-        Example:
-            >>> emb, grad, loss = wb.hinge_grad("q", "text", np.array([0.1, 0.2]))   # doctest: +SKIP
-        """
-        import torch
-
-        q = self.query_tokens(query)
-        if d_emb is None:
-            d_emb = self.table[self.doc_tokens(text)[0]].clone()
-        d_emb = d_emb.detach().requires_grad_(True)
-        s = self.score_embeds(q, d_emb)[0]
-        others = torch.as_tensor(np.asarray(other_scores, dtype=np.float32))
-        loss = torch.clamp(1.0 - s + others, min=0).sum()
-        if loss.item() == 0.0:  # every hinge inactive: fall back to the score itself (same direction)
-            loss = -s
-        (grad,) = torch.autograd.grad(loss, d_emb)
-        return d_emb.detach(), grad.detach(), float(loss.item())
 
     def score_grad(self, query: str, text: str) -> tuple[Any, Any]:
         """``(embeddings, ∂s/∂embeddings)`` of the document's score (white-box attacks).
