@@ -144,30 +144,32 @@ def test_one_pgd_step_is_the_normalised_full_gradient_step(prada_setup):
         assert float(grad.norm()) > float(grad[doc_ids].norm()) * 1.001  # other rows carry gradient too
 
 
+def _list_loss(sur, q, d, batches, ids, rows):
+    """Σ_b L_b through the module's forward pass with rows ``ids`` of the embedding matrix replaced by ``rows``."""
+    import torch
+
+    table = sur.table.clone()
+    table[torch.from_numpy(ids)] = rows
+    module = copy.deepcopy(sur.module)
+    with torch.no_grad():
+        module.embedding.weight.copy_(table)
+        return sum(float(_module_loss(module, q, d, b)) for b in batches)
+
+
 def test_pgd_lowers_the_surrogate_loss(prada_setup):
     """A small step lowers every batch's loss; the full PGD (3 steps per batch, alpha 45) lowers the list loss."""
-    import torch
 
     sur, ctx, inputs = prada_setup
     for inp in inputs[1::3]:
         q, d, batches = _ids(sur, inp)
-
-        def list_loss(ids, rows):
-            table = sur.table.clone()
-            table[torch.from_numpy(ids)] = rows
-            module = copy.deepcopy(sur.module)
-            with torch.no_grad():
-                module.embedding.weight.copy_(table)
-                return sum(float(_module_loss(module, q, d, b)) for b in batches)
-
         doc_ids = np.unique(d)
-        clean = list_loss(doc_ids, sur.table[doc_ids])
+        clean = _list_loss(sur, q, d, batches, doc_ids, sur.table[doc_ids])
         for b in batches:
             before = sur.list_hinge_grad(q, d, b)[2]
             ids, rows = pgd_rows(sur, q, d, [b], iters=1, alpha=0.05)
             assert sur.list_hinge_grad(q, d, b, rows=(ids, rows))[2] < before
         ids, rows = pgd_rows(sur, q, d, batches, iters=3, alpha=pgd_alpha(45.0, 3))
-        assert list_loss(ids, rows) < clean
+        assert _list_loss(sur, q, d, batches, ids, rows) < clean
 
 
 def test_candidate_is_the_best_cosine_with_the_perturbed_embedding(prada_setup):
