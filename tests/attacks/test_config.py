@@ -61,3 +61,25 @@ def test_max_queries_view_keeps_only_the_sampled_qrels(scifact):
     assert len(view.queries) == 3 and view.id == scifact.id and len(scifact.queries) == 300
     assert set(view.qrels["qid"]) == set(view.queries["qid"])
     assert view.docs.texts(["4983"]) == scifact.docs.texts(["4983"])
+
+
+def test_paired_attack_table_pairs_by_query():
+    """The paired comparison aligns the attacks' per-query values by qid (rows given in different orders) and equals
+    scipy's Wilcoxon signed-rank test on the aligned vectors; the section appears in the report."""
+    import numpy as np
+    from scipy.stats import wilcoxon
+
+    from irrobust.report.attacks import attack_sections, paired_attack_table
+
+    rng = np.random.default_rng(0)
+    qids = [str(q) for q in range(15)]
+    a, b = rng.uniform(0, 10, 15), rng.uniform(0, 6, 15)
+    rows = [("d", "ce", "ranking-attack", "prada/easy", q, "boosted_ranks", v) for q, v in zip(qids, a, strict=True)]
+    rows += [("d", "ce", "ranking-attack", "random/easy", q, "boosted_ranks", v)
+             for q, v in reversed(list(zip(qids, b, strict=True)))]  # fmt: skip
+    frame = pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure", "value"])
+    out = paired_attack_table(frame)
+    assert out[["reference", "other", "queries"]].values.tolist() == [["prada", "random", 15]]
+    assert abs(out.p.iloc[0] - wilcoxon(a, b).pvalue) < 1e-12 and abs(out["diff"].iloc[0] - (a - b).mean()) < 1e-12
+    parts, _ = attack_sections(frame, {})
+    assert "prada vs random" in parts[0] and f"{out.p.iloc[0]:.3g}" in parts[0]
