@@ -56,7 +56,7 @@ def _cmd_index(args: argparse.Namespace) -> int:
     from irrobust.index.lucene import lucene_index
 
     idx = lucene_index(args.dataset, rebuild=args.rebuild, progress=not args.quiet)
-    print(f"{idx.path}: {idx.manifest['doc_count']} documents")
+    print(f"irrobust: index {idx.path}: {idx.manifest['doc_count']} documents")
     return 0
 
 
@@ -101,7 +101,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--force", action="store_true",
                    help="replace an output directory holding another run (removes only the files irrobust writes; "
                         "never follows symbolic links)")  # fmt: skip
-    p.add_argument("--quiet", action="store_true", help="no progress bars or report echo")
+    p.add_argument("--quiet", action="store_true", help="print only errors, warnings and the final summary")
     p.set_defaults(fn=_cmd_run)
     p = sub.add_parser("validate", help="check a pipeline file without running it")
     p.add_argument("pipeline")
@@ -127,9 +127,12 @@ def main(argv: list[str] | None = None) -> int:
         >>> main(["validate", "/nonexistent.yaml"])  # doctest: +SKIP
         2
     """
+    from irrobust.util.quiet import quiet_output
+
     args = build_parser().parse_args(argv)
     try:
-        return int(args.fn(args) or 0)
+        with quiet_output(getattr(args, "quiet", False)):  # --quiet: only errors, warnings and the final summary
+            return int(args.fn(args) or 0)
     except IrrobustError as exc:
         msg = textwrap.fill(str(exc), width=100, break_long_words=False, break_on_hyphens=False,
                             replace_whitespace=False) if "\n" not in str(exc) else str(exc)  # fmt: skip
