@@ -211,17 +211,229 @@ def register_smart_collections() -> None:
         ir_datasets.registry.register(name, ds)
 
 
+class FormatError(ValueError):
+    """A malformed line in a collection file; ``line`` is 1-based (the checker turns it into a located DataError).
+
+    Example:
+        >>> str(FormatError(3, "no closing </DOC>"))
+        'line 3: no closing </DOC>'
+    """
+
+    def __init__(self, line: int, message: str) -> None:
+        self.line, self.message = line, message
+        super().__init__(f"line {line}: {message}")
+
+
+class SmartRecord(NamedTuple):
+    """One ``.I`` record of a SMART file: its id, the line of its ``.I`` marker, and field → text lines."""
+
+    id: str
+    line: int
+    fields: dict[str, list[str]]
+
+    def text(self, *names: str) -> str:
+        """The named fields' text, whitespace-normalised and joined (empty when absent).
+
+        Example:
+            >>> SmartRecord("1", 1, {"T": ["a  b"], "W": ["c"]}).text("T", "W")
+            'a b c'
+        """
+        return " ".join(" ".join(line for n in names for line in self.fields.get(n, ())).split())
+
+
+_MARKER_LIKE = re.compile(r"^\.[A-Z]")
+_MARKER = re.compile(r"^\.([A-Z])(?:[ \t]+(.*?))?[ \t]*$")
+
+
+def scan_smart(lines: Iterable[str], allowed: str, required: str = "") -> list[SmartRecord]:
+    """Strictly parse SMART records: every ``.I`` has a number, only ``allowed`` field markers, no stray text.
+
+    Stricter than :func:`parse_smart` (which ir_datasets-style loading uses): anything these parsers
+    would read differently from what the file means raises :class:`FormatError` naming the line.
+
+    Example:
+        >>> [r.id for r in scan_smart([".I 1", ".W", "text", ".I 2", ".W", "more"], allowed="W")]
+        ['1', '2']
+        >>> scan_smart([".I 1", ".Q", "x"], allowed="W")
+        Traceback (most recent call last):
+        ...
+        irrobust.data.classic.FormatError: line 2: unknown field marker '.Q' (this file uses .W)
+    """
+    records: list[SmartRecord] = []
+    current: SmartRecord | None = None
+    field: str | None = None
+    n = 0
+    for n, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        if field is not None and not line.startswith("."):  # the common case: a text line of a field
+            current.fields[field].append(line)  # type: ignore[union-attr]
+            continue
+        m = _MARKER.match(line)
+        if m and m.group(1) == "I":
+            ident = (m.group(2) or "").strip()
+            if not re.fullmatch(r"[0-9]+", ident):
+                raise FormatError(n, f"record marker {line!r} is not '.I <number>'")
+            current, field = SmartRecord(ident, n, {}), None
+            records.append(current)
+            continue
+        if m and m.group(2):
+            raise FormatError(n, f"field marker '.{m.group(1)}' followed by text {m.group(2)[:40]!r}")
+        if m:
+            if m.group(1) not in allowed:
+                markers = ", ".join(f".{c}" for c in allowed)
+                raise FormatError(n, f"unknown field marker '.{m.group(1)}' (this file uses {markers})")
+            if current is None:
+                raise FormatError(n, f"field marker '.{m.group(1)}' before the first '.I' record")
+            field = m.group(1)
+            current.fields.setdefault(field, [])
+            continue
+        if _MARKER_LIKE.match(line):
+            raise FormatError(n, f"line {line[:40]!r} starts like a field marker but is none")
+        if current is None:
+            if line.strip():
+                raise FormatError(n, "text before the first '.I' record (is the start of the file missing?)")
+            continue
+        if field is None:
+            if line.strip():
+                raise FormatError(n, f"text after '.I {current.id}' before any field marker")
+            continue
+        current.fields[field].append(line)
+    if not records:
+        raise FormatError(max(n, 1), "no '.I' records: the file is empty, truncated or not in SMART format")
+    for rec in records:
+        missing = [f".{c}" for c in required if c not in rec.fields]
+        if missing:
+            raise FormatError(rec.line, f"record '.I {rec.id}' has no {', '.join(missing)} field "
+                                        "(the file is truncated or the record is damaged)")  # fmt: skip
+    return records
+
+
+def parse_trec_docs(lines: Iterable[str]) -> list[tuple[int, str, list[str]]]:
+    """Strictly parse TREC ``<DOC>/<DOCNO>/text/</DOC>`` documents into ``(line, docno, text lines)``.
+
+    Example:
+        >>> parse_trec_docs(["<DOC>", "<DOCNO>3</DOCNO>", "some words", "</DOC>"])
+        [(1, '3', ['some words'])]
+    """
+    docs: list[tuple[int, str, list[str]]] = []
+    open_at, docno, body = 0, "", []
+    n = 0
+    for n, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        tag = line.strip()
+        if open_at:
+            if docno == "":
+                m = re.fullmatch(r"<DOCNO>\s*(\S+?)\s*</DOCNO>", tag)
+                if not m:
+                    raise FormatError(n, f"expected '<DOCNO>id</DOCNO>' after <DOC>, got {line[:40]!r}")
+                docno = m.group(1)
+            elif tag == "</DOC>":
+                docs.append((open_at, docno, body))
+                open_at = 0
+            elif tag == "<DOC>" or tag.startswith("<DOCNO>"):
+                raise FormatError(n, f"document {docno!r} (opened at line {open_at}) has no closing </DOC>")
+            elif line == "   /":
+                raise FormatError(n, "a text line holding only '   /' (the NPL end-of-document mark)")
+            else:
+                body.append(line)
+        elif tag == "<DOC>":
+            open_at, docno, body = n, "", []
+        elif tag:
+            raise FormatError(n, f"text outside a <DOC> ... </DOC> block: {line[:40]!r}")
+    if open_at:
+        raise FormatError(n, f"document {docno!r} (opened at line {open_at}) has no closing </DOC> (file truncated?)")
+    return docs
+
+
+_TOP = re.compile(r"<num>\s*([0-9]+)\s*</num>\s*<title>(.*)$")
+
+
+def parse_trec_topics(lines: Iterable[str]) -> list[tuple[int, str, str]]:
+    """Strictly parse TREC ``<top><num>N</num><title>...</title></top>`` topics into ``(line, qid, title)``.
+
+    Example:
+        >>> parse_trec_topics(["<top>", "<num>1</num><title>", "A  B", "</title>", "</top>"])
+        [(1, '1', 'A B')]
+    """
+    topics: list[tuple[int, str, str]] = []
+    state, start, qid, title = "out", 0, "", []
+    n = 0
+    for n, raw in enumerate(lines, start=1):
+        line = raw.rstrip("\r\n")
+        tag = line.strip()
+        if state == "out":
+            if tag == "<top>":
+                state, start = "num", n
+            elif tag:
+                raise FormatError(n, f"text outside a <top> ... </top> block: {line[:40]!r}")
+        elif state == "num":
+            m = _TOP.fullmatch(tag)
+            if not m:
+                raise FormatError(n, f"expected '<num>N</num><title>' after <top>, got {line[:40]!r}")
+            qid, title, state = m.group(1), [m.group(2)], "title"
+            if "</title>" in m.group(2):
+                title, state = [m.group(2).split("</title>", 1)[0]], "close"
+        elif state == "title":
+            if any(t in tag for t in ("<top>", "<num>", "</top>", "<title>")):
+                raise FormatError(n, f"topic {qid} (opened at line {start}) has no closing </title>")
+            if "</title>" in tag:
+                title.append(line.split("</title>", 1)[0])
+                state = "close"
+            else:
+                title.append(line)
+        elif tag:  # state == "close"
+            if tag != "</top>":
+                raise FormatError(n, f"topic {qid} (opened at line {start}) has no closing </top>")
+            topics.append((start, qid, " ".join(" ".join(title).split())))
+            state = "out"
+    if state != "out":
+        raise FormatError(n, f"topic {qid or '?'} (opened at line {start}) is not closed (file truncated?)")
+    return topics
+
+
+def parse_trec_qrels(lines: Iterable[str]) -> list[tuple[int, str, str, int]]:
+    """Strictly parse 4-column TREC qrels ``qid iter docno label`` into ``(line, qid, docno, label)``.
+
+    Labels must be integers >= 0.
+
+    Example:
+        >>> parse_trec_qrels(["1 0 5 1", "1 0 9 0"])
+        [(1, '1', '5', 1), (2, '1', '9', 0)]
+    """
+    rows: list[tuple[int, str, str, int]] = []
+    for n, raw in enumerate(lines, start=1):
+        cols = raw.split()
+        if not cols:
+            raise FormatError(n, "blank line in a qrels file")
+        if len(cols) != 4:
+            raise FormatError(
+                n, f"expected 4 columns 'qid iteration docno label', got {len(cols)}: {raw.strip()[:60]!r}"
+            )
+        if not re.fullmatch(r"-?[0-9]+", cols[3]):
+            raise FormatError(n, f"relevance label {cols[3]!r} is not an integer")
+        label = int(cols[3])
+        if label < 0:
+            raise FormatError(n, f"negative relevance label {label}")
+        rows.append((n, cols[0], cols[2], label))
+    return rows
+
+
+def _lines(text: str) -> list[str]:
+    return text.split("\n")[:-1] if text.endswith("\n") else text.split("\n")
+
+
 def trec_docs_to_npl(trec_text: str) -> str:
     """Convert TREC ``<DOC><DOCNO>`` documents (Terrier's Vaswani copy) to the NPL layout.
+
+    Raises :class:`FormatError` on a malformed file (see :func:`parse_trec_docs`).
 
     Example:
         >>> trec_docs_to_npl("<DOC>\\n<DOCNO>3</DOCNO>\\nsome words\\n</DOC>\\n")
         '3\\nsome words\\n   /\\n'
     """
-    out = []
-    for m in re.finditer(r"<DOC>\s*<DOCNO>\s*(.*?)\s*</DOCNO>(.*?)</DOC>", trec_text, flags=re.S):
-        out.append(f"{m.group(1)}\n{m.group(2).strip()}\n   /\n")
-    return "".join(out)
+    return "".join(
+        f"{docno}\n{chr(10).join(body).strip()}\n   /\n" for _, docno, body in parse_trec_docs(_lines(trec_text))
+    )
 
 
 def trec_topics_to_npl(trec_text: str) -> str:
@@ -231,22 +443,18 @@ def trec_topics_to_npl(trec_text: str) -> str:
         >>> trec_topics_to_npl("<top>\\n<num>1</num><title>\\nA B\\n</title>\\n</top>")
         '1\\nA B\\n/\\n'
     """
-    out = []
-    for m in re.finditer(r"<num>\s*(.*?)\s*</num>\s*<title>(.*?)</title>", trec_text, flags=re.S):
-        out.append(f"{m.group(1)}\n{' '.join(m.group(2).split())}\n/\n")
-    return "".join(out)
+    return "".join(f"{qid}\n{title}\n/\n" for _, qid, title in parse_trec_topics(_lines(trec_text)))
 
 
 def trec_qrels_to_npl(trec_text: str) -> str:
-    """Convert 4-column TREC qrels (binary) to the NPL ``rlv-ass`` layout.
+    """Convert 4-column TREC qrels (binary) to the NPL ``rlv-ass`` layout (label 0 rows are left out).
 
     Example:
         >>> trec_qrels_to_npl("1 0 5 1\\n1 0 9 1\\n2 0 4 0\\n")
         '1\\n5 9\\n   /\\n'
     """
     by_q: dict[str, list[str]] = {}
-    for line in trec_text.splitlines():
-        cols = line.split()
-        if len(cols) == 4 and int(cols[3]) > 0:
-            by_q.setdefault(cols[0], []).append(cols[2])
+    for _, qid, docno, label in parse_trec_qrels(_lines(trec_text)):
+        if label > 0:
+            by_q.setdefault(qid, []).append(docno)
     return "".join(f"{q}\n{' '.join(d)}\n   /\n" for q, d in by_q.items())

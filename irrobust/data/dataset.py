@@ -26,7 +26,7 @@ import pandas as pd
 
 import irrobust._bootstrap  # noqa: F401  (sets IR_DATASETS_HOME before ir_datasets is imported)
 from irrobust.data.classic import cranfield_gain, register_smart_collections
-from irrobust.data.seed import RECIPES, collection_of, ensure_seeded
+from irrobust.data.seed import RECIPES, collection_of, ensure_seeded, source_check
 from irrobust.errors import DataError
 from irrobust.util.io import sha256_file
 
@@ -102,8 +102,11 @@ class DocStore:
             >>> next(dataset("cranfield").docs.iter())[0]  # doctest: +SKIP
             '1'
         """
-        for doc in self._irds.docs_iter():
-            yield doc.doc_id, _doc_text(doc)
+        try:
+            for doc in self._irds.docs_iter():
+                yield doc.doc_id, _doc_text(doc)
+        except (ValueError, KeyError, IndexError, TypeError, UnicodeDecodeError, RuntimeError) as exc:
+            raise DataError(f"cannot parse the documents: {exc}", where=self.collection) from exc
 
     @functools.cached_property
     def docnos(self) -> frozenset[str]:
@@ -207,6 +210,18 @@ class Dataset:
                 "the qrels file is corrupt or belongs to another collection",
                 where=f"{self.id} qrels",
             )
+
+    @property
+    def source_check(self) -> dict | None:
+        """The staged sources' check (:mod:`irrobust.data.check`): counts, documented warnings, modified files.
+
+        ``None`` for a collection that was not seeded from a staged copy.
+
+        Example:
+            >>> dataset("cranfield").source_check["counts"]["empty_documents"]  # doctest: +SKIP
+            2
+        """
+        return source_check(self.collection) if self.seed_checksum else None
 
     @functools.cached_property
     def docs_checksum(self) -> str:

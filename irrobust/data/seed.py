@@ -8,6 +8,12 @@ which ir_datasets itself never invalidates) is wiped and seeded again, so a chan
 corpus is never served from a stale cache. Without a seed directory nothing is
 done and ir_datasets downloads as usual.
 
+Before a collection is seeded, its source files are checked (:func:`irrobust.data.check.check_collection`):
+a corrupt file raises :class:`~irrobust.errors.DataError` naming the dataset, file and line, and nothing is
+installed. The check's counts and documented warnings are kept in a second marker beside the cache
+(re-checked only when a source or the check itself changes), logged once per process on the
+``irrobust.data`` logger, and returned by :func:`source_check`.
+
 Example:
     >>> sorted(RECIPES)[:2]
     ['beir/nfcorpus', 'beir/scifact']
@@ -16,6 +22,7 @@ Example:
 from __future__ import annotations
 
 import json
+import logging
 import os
 import shutil
 from collections.abc import Callable
@@ -24,10 +31,18 @@ from pathlib import Path
 
 from irrobust import paths
 from irrobust.data.classic import trec_docs_to_npl, trec_qrels_to_npl, trec_topics_to_npl
+from irrobust.errors import DataError
 from irrobust.util.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_file
 
 MARKER = ".irrobust-seed.json"
 RECIPE_VERSION = 1
+#: the source-check marker; bump CHECK_VERSION whenever irrobust.data.check changes what it accepts
+CHECK_MARKER = ".irrobust-check.json"
+CHECK_VERSION = 1
+
+_log = logging.getLogger("irrobust.data")
+_CHECKS: dict[str, dict] = {}
+_ANNOUNCED: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -116,20 +131,58 @@ def ensure_seeded(collection: str, seed: Path | None = None, irds_home: Path | N
     target = home / recipe.irds_dir
     sums = {s: sha256_file(seed / s) for s in recipe.sources}
     wanted = {"recipe_version": RECIPE_VERSION, "sources": sums}
-    marker = target / MARKER
-    current = None
-    if marker.is_file():
-        try:
-            current = json.loads(marker.read_text())
-        except ValueError:
-            current = None
+    check_key = {"check_version": CHECK_VERSION, "sources": sums}
+    marker, check_marker = target / MARKER, target / CHECK_MARKER
+    current, checked = _read_json(marker), _read_json(check_marker)
+    if not isinstance(checked, dict) or checked.get("key") != check_key:
+        from irrobust.data.check import check_collection
+
+        checked = {"key": check_key, "check": check_collection(collection, seed).as_dict()}  # raises DataError
     if current != wanted or not all((target / t).is_file() for t in recipe.targets):
         if target.exists():
             shutil.rmtree(target)
         target.mkdir(parents=True, exist_ok=True)
-        recipe.install(seed, target)
+        try:
+            recipe.install(seed, target)
+        except (ValueError, OSError) as exc:  # the check above passed, so this is unexpected: still no traceback
+            shutil.rmtree(target, ignore_errors=True)
+            raise DataError(
+                f"cannot seed the collection from the staged copy: {exc}", where=f"dataset {collection}"
+            ) from exc
         atomic_write_json(marker, wanted)
-    return _combined(sums)
+    if _read_json(check_marker) != checked:
+        atomic_write_json(check_marker, checked)
+    combined = _combined(sums)
+    _CHECKS[collection] = checked["check"]
+    _announce(collection, combined, checked["check"])
+    return combined
+
+
+def _read_json(path: Path):
+    if not path.is_file():
+        return None
+    try:
+        return json.loads(path.read_text())
+    except (ValueError, OSError):
+        return None
+
+
+def _announce(collection: str, combined: str, check: dict) -> None:
+    if (collection, combined) in _ANNOUNCED:
+        return
+    _ANNOUNCED.add((collection, combined))
+    for warning in check.get("warnings", []):
+        _log.warning("irrobust: warning: dataset %s: %s", collection, warning)
+
+
+def source_check(collection: str) -> dict | None:
+    """The source check of a collection seeded in this process (counts, warnings, modified files), if any.
+
+    Example:
+        >>> source_check("no-such-collection") is None
+        True
+    """
+    return _CHECKS.get(collection)
 
 
 def _combined(sums: dict[str, str]) -> str:

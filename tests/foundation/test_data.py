@@ -91,8 +91,8 @@ ds.validate()
 """
 
 
-@pytest.mark.parametrize("line, message", [("01 999999 0 0\n", "not in the collection"),
-                                           ("01 notanumber 0 0\n", "cannot parse qrels")])  # fmt: skip
+@pytest.mark.parametrize("line, message", [("01 999999 0 0\n", "document '999999' is not in the collection"),
+                                           ("01 notanumber 0 0\n", "ids must be numbers")])  # fmt: skip
 def test_corrupt_qrels_are_reported(isolated_env, line, message):
     qrels = isolated_env["IRROBUST_SEED_DIR"] + "/cacm/qrels.text"
     with open(qrels, "a") as fh:
@@ -100,3 +100,4 @@ def test_corrupt_qrels_are_reported(isolated_env, line, message):
     proc = subprocess.run([sys.executable, "-c", CORRUPT], env=isolated_env, capture_output=True, text=True)
     assert proc.returncode != 0
     assert "DataError" in proc.stderr and message in proc.stderr and "cacm" in proc.stderr
+    assert "qrels.text line 797" in proc.stderr  # the appended line, named in the message
