@@ -271,7 +271,7 @@ def scan_smart(lines: Iterable[str], allowed: str, required: str = "") -> list[S
         m = _MARKER.match(line)
         if m and m.group(1) == "I":
             ident = (m.group(2) or "").strip()
-            if not re.fullmatch(r"[0-9]+", ident):
+            if not re.fullmatch(r"[0-9]{1,18}", ident):
                 raise FormatError(n, f"record marker {line!r} is not '.I <number>'")
             current, field = SmartRecord(ident, n, {}), None
             records.append(current)
@@ -409,7 +409,7 @@ def parse_trec_qrels(lines: Iterable[str]) -> list[tuple[int, str, str, int]]:
             raise FormatError(
                 n, f"expected 4 columns 'qid iteration docno label', got {len(cols)}: {raw.strip()[:60]!r}"
             )
-        if not re.fullmatch(r"-?[0-9]+", cols[3]):
+        if not re.fullmatch(r"-?[0-9]{1,18}", cols[3]):
             raise FormatError(n, f"relevance label {cols[3]!r} is not an integer")
         label = int(cols[3])
         if label < 0:

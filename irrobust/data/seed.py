@@ -125,8 +125,17 @@ def ensure_seeded(collection: str, seed: Path | None = None, irds_home: Path | N
     """
     recipe = RECIPES.get(collection)
     seed = seed if seed is not None else paths.seed_dir()
-    if recipe is None or seed is None or not all((seed / s).is_file() for s in recipe.sources):
+    if recipe is None or seed is None:
         return None
+    present = [(seed / s).is_file() for s in recipe.sources]
+    if not any(present):
+        return None
+    if not all(present):  # never fall back to a stale cache or a download when the staged copy is incomplete
+        missing = [str(seed / s) for s, ok in zip(recipe.sources, present, strict=True) if not ok]
+        raise DataError(
+            f"the staged copy is incomplete: {', '.join(missing)} is missing (or not a file); restore it",
+            where=f"dataset {collection}: {seed}",
+        )
     home = irds_home if irds_home is not None else Path(os.environ.get("IR_DATASETS_HOME", paths.irds_home()))
     target = home / recipe.irds_dir
     sums = {s: sha256_file(seed / s) for s in recipe.sources}
