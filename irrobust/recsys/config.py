@@ -18,15 +18,37 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_valida
 
 from irrobust.errors import ConfigError
 
-__all__ = ["BACKBONE_TO_RECBOLE", "METHOD_LABELS", "RecsysConfig", "parse_recsys_config"]
+__all__ = ["BACKBONE_TO_RECBOLE", "METHOD_LABELS", "REFERENCE_PRESET", "RecsysConfig", "parse_recsys_config"]
 
 #: backbone label used in system names -> RecBole model class name
 BACKBONE_TO_RECBOLE = {"MF": "BPR", "LightGCN": "LightGCN"}
 #: method key -> label used in system names ("LightGCN/PLD")
-METHOD_LABELS = {"standard": "standard", "tce": "T-CE", "rce": "R-CE", "pld": "PLD", "uniform": "uniform-user"}
+METHOD_LABELS = {
+    "standard": "standard",
+    "tce": "T-CE",
+    "tce_pairwise": "T-CE-pair",
+    "rce": "R-CE",
+    "pld": "PLD",
+    "uniform": "Origin",
+}
 
 Backbone = Literal["MF", "LightGCN"]
-Method = Literal["standard", "tce", "rce", "pld", "uniform"]
+Method = Literal["standard", "tce", "tce_pairwise", "rce", "pld", "uniform"]
+
+#: what ``protocol: reference`` fixes: the PLD authors' schedule (Kaike-Zhang/PLD ``meta_config.py``,
+#: ``utls/trainer.py``): 100 epochs at lr 1e-3, N(0, 0.1) initial embeddings, validation every 20 epochs with
+#: model selection only among epochs >= 40 (i.e. {40, 60, 80, 100}; patience 100 at interval 20 never stops
+#: within 100 epochs), and PLD/Origin epochs of ``#clean training rows / batch`` batches.
+REFERENCE_PRESET: dict[str, object] = {
+    "epochs": 100,
+    "learning_rate": 1e-3,
+    "learning_rate_by_backbone": {},
+    "init_std": 0.1,
+    "eval_step": 20,
+    "select_from_epoch": 40,
+    "stopping_step": 4,
+    "pld_epoch_rows": "clean",
+}
 
 
 class RecsysConfig(BaseModel):
@@ -70,6 +92,14 @@ class RecsysConfig(BaseModel):
         "outside train only, so noise may hit held-out items).",
     )
 
+    # --- protocol -----------------------------------------------------------------------------
+    protocol: Literal["irrobust", "reference"] = Field(
+        "irrobust",
+        description="'reference' = the PLD authors' schedule (REFERENCE_PRESET: 100 epochs, lr 1e-3, N(0, 0.1) init, "
+        "validation every 20 epochs, selection among epochs 40/60/80/100, PLD/Origin epochs of #clean train / batch "
+        "batches); a key it fixes may not be set to another value. 'irrobust' = every key as given (early stopping).",
+    )
+
     # --- grid -------------------------------------------------------------------------------
     rhos: list[float] = Field(
         [0.0, 0.1, 0.2, 0.3, 0.4, 0.5], description="Noise ratios rho: floor(rho*|train_u|) items added per user."
@@ -81,8 +111,9 @@ class RecsysConfig(BaseModel):
     methods: list[Method] = Field(
         ["standard", "pld"],
         description="'standard' (RecBole's interaction-wise BPR loop), 'tce' (truncated loss), 'rce' (reweighted loss), "
-        "'pld' (personal loss distribution resampling), 'uniform' (PLD's user-uniform sampler without resampling: "
-        "an ablation that isolates the sampler from the resampling).",
+        "'pld' (personal loss distribution resampling), 'uniform' (the PLD authors' 'Origin' trainer: users "
+        "uniformly, one uniform positive each), 'tce' (T-CE as published: pointwise BCE, drop the highest-loss "
+        "positives, selection on validation loss), 'tce_pairwise' (T-CE on BPR pairs).",
     )
 
     # --- training (shared by all methods) ----------------------------------------------------
@@ -101,9 +132,23 @@ class RecsysConfig(BaseModel):
     reg_weight: float = Field(
         1e-4, ge=0, description="lambda of the L2 penalty on the ego embeddings of (u, i, n), all methods (PLD: 1e-4)."
     )
-    eval_step: int = Field(5, ge=1, description="Validate every this many epochs (RecBole eval_step).")
+    init_std: float | None = Field(
+        None,
+        gt=0,
+        description="Initialise the user/item embeddings from N(0, init_std^2) (reference: 0.1); None = RecBole's "
+        "initialisation (xavier).",
+    )
+    eval_step: int = Field(5, ge=1, description="Validate after every epoch e (1-based) with e % eval_step == 0.")
+    select_from_epoch: int = Field(
+        0,
+        ge=0,
+        description="Only validations at epochs >= this are eligible for model selection and early stopping "
+        "(reference: 40).",
+    )
     stopping_step: int = Field(
-        10, ge=1, description="Early stopping: stop after this many validations without improvement of valid Recall@20."
+        10,
+        ge=1,
+        description="Early stopping: stop after more than this many eligible validations without improvement.",
     )
     topk: list[int] = Field([20, 50], description="Cut-offs for Recall@K and NDCG@K.")
     valid_k: int = Field(20, ge=1, description="Model selection metric is valid Recall@valid_k (must be in topk).")
@@ -115,14 +160,32 @@ class RecsysConfig(BaseModel):
     pld_k: int = Field(5, ge=1, description="PLD candidate pool size k per user (PLD: 5).")
     pld_tau: float = Field(0.1, gt=0, description="PLD softmax temperature tau over -loss (PLD: 0.1).")
     pld_warmup_epochs: int = Field(5, ge=0, description="PLD warm-up epochs with uniform positives (PLD: 5).")
+    pld_epoch_rows: Literal["noisy", "clean"] = Field(
+        "noisy",
+        description="PLD/Origin epoch length: this many sampled users per epoch, in batches of batch_size: the noisy "
+        "training size ('noisy') or the clean one ('clean', the reference: its DataLoader runs over the clean split).",
+    )
     tce_max_drop: float = Field(0.2, ge=0, lt=1, description="T-CE maximum drop rate (Wang et al.: 0.1-0.2).")
+    tce_ramp_iterations: int = Field(
+        30000,
+        ge=1,
+        description="T-CE (pointwise): the drop rate rises linearly from 0 to tce_max_drop over this many iterations "
+        "(Wang et al.: num_gradual = 30000).",
+    )
     tce_ramp_epochs: float = Field(
-        10.0, gt=0, description="T-CE drop rate rises linearly from 0 to tce_max_drop over this many epochs."
+        10.0, gt=0, description="tce_pairwise: the drop rate rises linearly from 0 to tce_max_drop over this many epochs."
     )
     rce_beta: float = Field(0.25, ge=0, description="R-CE exponent beta: weight = sigmoid(s_ui - s_uj)^beta.")
 
     @model_validator(mode="after")
     def _check(self) -> RecsysConfig:
+        if self.protocol == "reference":
+            for key, value in REFERENCE_PRESET.items():
+                if key in self.model_fields_set and getattr(self, key) != value:
+                    raise ValueError(
+                        f"protocol 'reference' fixes {key}={value!r}; remove {key} or use protocol 'irrobust'"
+                    )
+                object.__setattr__(self, key, value if not isinstance(value, dict) else dict(value))
         if self.dataset == "custom" and self.interactions_file is None:
             raise ValueError("dataset 'custom' needs interactions_file")
         if self.dataset != "custom" and self.interactions_file is not None:
@@ -150,6 +213,11 @@ class RecsysConfig(BaseModel):
             raise ValueError(f"learning rates must be > 0, got {self.learning_rate_by_backbone}")
         if self.eval_step > self.epochs:
             raise ValueError(f"eval_step={self.eval_step} > epochs={self.epochs}: the model would never be validated")
+        if self.select_from_epoch > self.epochs - self.epochs % self.eval_step:
+            raise ValueError(
+                f"select_from_epoch={self.select_from_epoch}: no validation (every {self.eval_step} epochs up to "
+                f"{self.epochs}) would be eligible for model selection"
+            )
         return self
 
     @property

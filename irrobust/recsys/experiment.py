@@ -53,7 +53,9 @@ from __future__ import annotations
 import contextlib
 import json
 import re
+import shutil
 import sys
+import tempfile
 import warnings
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -76,6 +78,7 @@ from irrobust.recsys.training import (
     PLDTrainer,
     RCETrainer,
     StandardTrainer,
+    TCEPointwiseTrainer,
     TCETrainer,
     TrainContext,
 )
@@ -94,11 +97,16 @@ __all__ = [
 
 TASK = "recsys-noise"
 STATS_TASK = "recsys-noise-stats"
+EPOCH_TASK = "recsys-noise-epoch"
+#: per-epoch diagnostics copied into the results table (task EPOCH_TASK, qid = the 1-based epoch)
+EPOCH_MEASURES = ("grad_factor_chosen", "grad_factor_uniform", "noise_share_sampled", "drop_rate")
 COLUMNS = ["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"]
 #: config keys that do not change any number (excluded from the unit hash)
 _NON_RESULT_KEYS = {"threads", "keep_models", "eval_batch_size", "n_seeds", "rhos", "backbones", "methods", "name"}
 # 2: standard/T-CE/R-CE epochs from NoiseAwareTrainer.interaction_batches (not RecBole's loader): other numbers
-_FORMAT_VERSION = 2
+# 3: irrobust's own selection loop (strictly better, in memory), 1-based epochs, PLD's partial last batch,
+#    tce = pointwise T-CE as published (the BPR variant is tce_pairwise)
+_FORMAT_VERSION = 3
 
 
 def _safe(s: str) -> str:
@@ -216,6 +224,10 @@ def _make_trainer(
     if method == "standard":
         return StandardTrainer(config, model, ctx, **common)
     if method == "tce":
+        return TCEPointwiseTrainer(
+            config, model, ctx, max_drop=cfg.tce_max_drop, ramp_iterations=cfg.tce_ramp_iterations, **common
+        )
+    if method == "tce_pairwise":
         return TCETrainer(config, model, ctx, max_drop=cfg.tce_max_drop, ramp_epochs=cfg.tce_ramp_epochs, **common)
     if method == "rce":
         return RCETrainer(config, model, ctx, beta=cfg.rce_beta, **common)
@@ -229,6 +241,7 @@ def _make_trainer(
             warmup_epochs=cfg.pld_warmup_epochs,
             batch_size=cfg.batch_size,
             resample=(method == "pld"),
+            epoch_rows=cfg.pld_epoch_rows,
             **common,
         )
     raise ValueError(method)
@@ -238,8 +251,8 @@ def _noise_stats(method: str, cfg: RecsysConfig, split: Split, epoch_stats: list
     out: dict[str, float] = {"noise_share_data": split.noise_share}
     if method == "pld":
         phase = [e for e in epoch_stats if e["resampled"]]
-    elif method == "tce":
-        phase = [e for e in epoch_stats if e["epoch"] >= cfg.tce_ramp_epochs]
+    elif method == "tce_pairwise":  # epochs (1-based) that start after the ramp
+        phase = [e for e in epoch_stats if e["epoch"] - 1 >= cfg.tce_ramp_epochs]
     else:
         phase = epoch_stats
     phase = phase or epoch_stats
@@ -251,7 +264,13 @@ def _noise_stats(method: str, cfg: RecsysConfig, split: Split, epoch_stats: list
     out["noise_share_sampled"] = tot["n_noise"] / tot["n"] if tot["n"] else float("nan")
     if method in ("pld", "uniform"):
         out["noise_share_pool"] = tot["pool_noise"] / tot["pool"] if tot["pool"] else float("nan")
-    if method == "tce":
+    gf_n = sum(e.get("gf_n", 0) for e in phase)
+    out["grad_factor_chosen"] = sum(e.get("gf_chosen", 0.0) for e in phase) / gf_n if gf_n else float("nan")
+    if method in ("pld", "uniform"):
+        out["grad_factor_uniform"] = sum(e.get("gf_uniform", 0.0) for e in phase) / gf_n if gf_n else float("nan")
+    if method in ("tce", "tce_pairwise"):
+        if method == "tce":
+            out["drop_rate_final"] = float(epoch_stats[-1].get("drop_rate", float("nan"))) if epoch_stats else 0.0
         n_clean = tot["n"] - tot["n_noise"]
         out["noise_drop_rate"] = tot["dropped_noise"] / tot["n_noise"] if tot["n_noise"] else float("nan")
         out["clean_drop_rate"] = (tot["dropped"] - tot["dropped_noise"]) / n_clean if n_clean else float("nan")
@@ -260,6 +279,21 @@ def _noise_stats(method: str, cfg: RecsysConfig, split: Split, epoch_stats: list
         out["weight_noise"] = tot["w_noise"] / tot["n_noise"] if tot["n_noise"] else float("nan")
         out["weight_clean"] = (tot["w"] - tot["w_noise"]) / n_clean if n_clean else float("nan")
     return out
+
+
+def init_embeddings(model: torch.nn.Module, std: float, seed: int) -> None:
+    """Draw the user and item embedding tables from ``N(0, std²)`` (the PLD reference: ``normal_(std=0.1)``).
+
+    Example:
+        >>> m = torch.nn.Module(); m.user_embedding = torch.nn.Embedding(50, 8); m.item_embedding = torch.nn.Embedding(90, 8)
+        >>> init_embeddings(m, 0.1, 0); round(float(m.item_embedding.weight.std()), 1)
+        0.1
+    """
+    g = torch.Generator().manual_seed(int(seed) + 104729)
+    with torch.no_grad():
+        for table in (model.user_embedding, model.item_embedding):
+            w = table.weight
+            w.copy_(torch.randn(w.shape, generator=g, dtype=w.dtype) * std)
 
 
 @dataclass
@@ -274,6 +308,7 @@ class PreparedUnit:
     model: torch.nn.Module
     ctx: TrainContext
     trainer: NoiseAwareTrainer
+    private_dir: Path | None = None
 
 
 def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method: str, work: Path) -> PreparedUnit:
@@ -291,8 +326,13 @@ def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, met
 
     name = unit_name(label, backbone, method, split.rho, split.seed)
     ds_name = f"{_safe(label)}_r{int(round(split.rho * 1000)):04d}_s{split.seed}"
-    data_path = work / "data"
-    saved = work / "saved"
+    # Everything RecBole reads back lives in a fresh private directory made for this unit: RecBole's
+    # create_dataset / data_preparation pickle.load '<checkpoint_dir>/<dataset>-Dataset.pth' and
+    # '...-dataloader.pth' whenever such a file exists, so a reused run directory must never be checkpoint_dir,
+    # and pre-split files found there are never trusted either.
+    private = Path(tempfile.mkdtemp(prefix=f".unit-{name[:60]}-", dir=work))
+    data_path = private / "data"
+    saved = private / "saved"
     _write_split_files(split, data_path, ds_name)
     seed = _unit_seed(split.seed, backbone, split.rho)
     with warnings.catch_warnings(), _plain_argv():
@@ -323,9 +363,11 @@ def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, met
     with warnings.catch_warnings():
         warnings.filterwarnings("ignore", message=r"torch\.sparse\.SparseTensor")  # RecBole's LightGCN adjacency
         model = get_model(config["model"])(config, train_data._dataset).to(config["device"])
+    if cfg.init_std is not None:
+        init_embeddings(model, cfg.init_std, seed)
     trainer = _make_trainer(cfg, method, config, model, ctx, seed)
-    trainer.saved_model_file = str(saved / f"{name}.pth")
-    return PreparedUnit(name, config, dataset, train_data, valid_data, model, ctx, trainer)
+    trainer.saved_model_file = ""  # irrobust keeps the best model in memory (NoiseAwareTrainer.fit_select)
+    return PreparedUnit(name, config, dataset, train_data, valid_data, model, ctx, trainer, private)
 
 
 def run_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method: str, work: Path) -> dict[str, Any]:
@@ -338,27 +380,33 @@ def run_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, method:
     """
     name = unit_name(label, backbone, method, split.rho, split.seed)
     t_start = perf_counter()
-    with recbole_sandbox(work, log_name=f"{name}.log"):
-        unit = prepare_unit(cfg, split, label, backbone, method, work)
-        trainer = unit.trainer
-        try:
-            trainer.fit(unit.train_data, valid_data=unit.valid_data, verbose=True, saved=True, show_progress=False)
-        finally:
-            trainer.tensorboard.close()
-        trainer.load_best()
-        test = trainer.per_user_metrics("test")
-        users = unit.dataset.id2token(unit.dataset.uid_field, unit.ctx.test.users.numpy()).tolist()
-    if not cfg.keep_models:
-        Path(trainer.saved_model_file).unlink(missing_ok=True)
-    best_epoch, best_valid = (
-        max(trainer.valid_history, key=lambda t: (t[1], -t[0])) if trainer.valid_history else (-1, float("nan"))
-    )
+    unit = None
+    try:
+        with recbole_sandbox(work, log_name=f"{name}.log"):
+            unit = prepare_unit(cfg, split, label, backbone, method, work)
+            trainer = unit.trainer
+            try:
+                trainer.fit_select(cfg.epochs, cfg.eval_step, cfg.select_from_epoch, cfg.stopping_step)
+            finally:
+                trainer.tensorboard.close()
+            test = trainer.per_user_metrics("test")
+            valid = trainer.per_user_metrics("valid")
+            users = unit.dataset.id2token(unit.dataset.uid_field, unit.ctx.test.users.numpy()).tolist()
+    finally:
+        if unit is not None and unit.private_dir is not None:
+            shutil.rmtree(unit.private_dir, ignore_errors=True)
+    if cfg.keep_models:  # written, never read back by irrobust
+        models = work / "models"
+        models.mkdir(parents=True, exist_ok=True)
+        tmp = models / f".{name}.pth.tmp"
+        torch.save(trainer.model.state_dict(), tmp)
+        tmp.replace(models / f"{name}.pth")
     stats = _noise_stats(method, cfg, split, trainer.epoch_stats)
     ep_secs = [e["seconds"] for e in trainer.epoch_stats]
     stats.update(
         {
-            f"valid_Recall@{cfg.valid_k}": best_valid,
-            "best_epoch": float(best_epoch),
+            f"valid_Recall@{cfg.valid_k}": float(valid[f"Recall@{cfg.valid_k}"].mean()),
+            "best_epoch": float(trainer.best_epoch),
             "epochs_run": float(len(trainer.epoch_stats)),
             "epoch_seconds": float(np.mean(ep_secs)) if ep_secs else float("nan"),
             "train_seconds": perf_counter() - t_start,
@@ -381,6 +429,18 @@ def _records_to_rows(rec: dict[str, Any], label: str, backbone: str, method: str
     for measure, values in sorted(rec["metrics"].items()):  # sorted: JSON checkpoints store keys sorted
         rows.extend((label, system, TASK, cond, u, measure, v, seed) for u, v in zip(rec["users"], values, strict=True))
     rows.extend((label, system, STATS_TASK, cond, "all", k, v, seed) for k, v in sorted(rec["stats"].items()))
+    for e in rec.get("epoch_stats", []):
+        vals = {
+            "grad_factor_chosen": e.get("grad_factor_chosen", float("nan")),
+            "grad_factor_uniform": e.get("grad_factor_uniform", float("nan")),
+            "noise_share_sampled": e["n_noise"] / e["n"] if e.get("n") else float("nan"),
+            "drop_rate": e.get("drop_rate", float("nan")) if method == "tce" else float("nan"),
+        }
+        rows.extend(
+            (label, system, EPOCH_TASK, cond, str(int(e["epoch"])), m, float(vals[m]), seed)
+            for m in EPOCH_MEASURES
+            if vals[m] == vals[m]  # skip NaN
+        )
     return rows
 
 

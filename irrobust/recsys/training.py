@@ -82,8 +82,27 @@ __all__ = [
     "pld_probabilities",
     "pld_select",
     "sample_pool_offsets",
+    "TCEPointwiseTrainer",
+    "bpr_gradient_factor",
+    "epoch_batch_sizes",
     "tce_drop_rate",
+    "tce_iteration_drop_rate",
+    "tce_keep_mask",
 ]
+
+
+def epoch_batch_sizes(rows: int, batch_size: int) -> list[int]:
+    """Batch sizes of an epoch over ``rows`` rows: full batches and a smaller last one (a DataLoader's split).
+
+    Example:
+        >>> epoch_batch_sizes(5000, 2048)
+        [2048, 2048, 904]
+    """
+    b = max(1, batch_size)
+    sizes = [b] * (rows // b)
+    if rows % b:
+        sizes.append(rows % b)
+    return sizes or [min(b, max(rows, 1))]
 
 
 # ---------------------------------------------------------------------------------------------
@@ -149,6 +168,51 @@ def sample_pool_offsets(deg: torch.Tensor, k: int, generator: torch.Generator | 
         r = torch.rand(int(small.sum()), k, generator=generator, dtype=torch.float64)
         out[small] = torch.floor(r * deg[small, None]).long()
     return out
+
+
+def tce_iteration_drop_rate(iteration: int, max_drop: float, ramp_iterations: int) -> float:
+    """Published T-CE schedule: ``linspace(0, max_drop, ramp)[iteration]`` while ``iteration < ramp``, then ``max_drop``.
+
+    ``iteration`` counts training batches from 0 (Wang et al.'s ``drop_rate_schedule(count)``, exponent 1).
+
+    Example:
+        >>> tce_iteration_drop_rate(0, 0.2, 3), tce_iteration_drop_rate(1, 0.2, 3), tce_iteration_drop_rate(9, 0.2, 3)
+        (0.0, 0.1, 0.2)
+    """
+    if iteration >= ramp_iterations:
+        return max_drop
+    if ramp_iterations <= 1:
+        return max_drop
+    return max_drop * max(0, iteration) / (ramp_iterations - 1)
+
+
+def tce_keep_mask(losses: torch.Tensor, labels: torch.Tensor, drop_rate: float) -> torch.Tensor:
+    """Which rows of a pointwise batch T-CE keeps: the ``int((1 − r)·n)`` smallest of ``loss · label``.
+
+    Negatives (label 0) sort first, so only the highest-loss **positives** are dropped; as published, the
+    number dropped is ``n − int((1 − r) n)`` of the whole batch (positives and negatives).
+
+    Example:
+        >>> keep = tce_keep_mask(torch.tensor([5.0, 0.1, 9.0, 2.0]), torch.tensor([1.0, 1.0, 0.0, 1.0]), 0.25)
+        >>> keep.tolist()
+        [False, True, True, True]
+    """
+    n = losses.numel()
+    n_keep = int((1.0 - drop_rate) * n)
+    order = torch.argsort((losses * labels).detach(), stable=True)
+    keep = torch.zeros(n, dtype=torch.bool, device=losses.device)
+    keep[order[:n_keep]] = True
+    return keep
+
+
+def bpr_gradient_factor(s_pos: torch.Tensor, s_neg: torch.Tensor) -> torch.Tensor:
+    """BPR gradient factor of a pair: ``|∂ softplus(s_neg − s_pos) / ∂ s_pos| = σ(−(s_pos − s_neg))``.
+
+    Example:
+        >>> round(float(bpr_gradient_factor(torch.tensor(0.0), torch.tensor(0.0))), 2)
+        0.5
+    """
+    return torch.sigmoid(s_neg - s_pos)
 
 
 def tce_drop_rate(progress_epochs: float, max_drop: float, ramp_epochs: float) -> float:
@@ -261,7 +325,13 @@ class TrainContext:
     valid: EvalData
     test: EvalData
     n_train: int = 0
+    n_noise: int = 0
     extra: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def n_clean(self) -> int:
+        """Number of clean (not injected) training rows."""
+        return self.n_train - self.n_noise
 
     @classmethod
     def from_arrays(
@@ -326,6 +396,7 @@ class TrainContext:
             valid=valid,
             test=test,
             n_train=int(len(tu)),
+            n_noise=int(np.asarray(train_noise, dtype=bool).sum()),
         )
 
     def _member(self, name: str, codes: torch.Tensor, users: torch.Tensor, items: torch.Tensor) -> torch.Tensor:
@@ -386,6 +457,24 @@ class _EpochStats:
     dropped_noise: int = 0
     resampled: bool = True
     seconds: float = 0.0
+    gf_n: int = 0
+    gf_chosen: float = 0.0
+    gf_uniform: float = 0.0
+    drop_rate: float = 0.0
+
+    def add_gradient_factor(self, chosen: torch.Tensor, uniform: torch.Tensor | None = None) -> None:
+        """Accumulate BPR gradient factors of the trained pairs (and the expected factor of a uniform pick)."""
+        self.gf_n += int(chosen.numel())
+        self.gf_chosen += float(chosen.detach().to(torch.float64).sum())
+        if uniform is not None:
+            self.gf_uniform += float(uniform.detach().to(torch.float64).sum())
+
+    def record(self, epoch: int) -> dict[str, Any]:
+        """The per-epoch record: raw counts plus mean gradient factors (NaN where not measured)."""
+        out: dict[str, Any] = {"epoch": epoch, **self.__dict__}
+        out["grad_factor_chosen"] = self.gf_chosen / self.gf_n if self.gf_n else float("nan")
+        out["grad_factor_uniform"] = self.gf_uniform / self.gf_n if self.gf_n and self.gf_uniform else float("nan")
+        return out
 
     def add(self, noise: torch.Tensor, weight: torch.Tensor | None) -> None:
         self.n += int(noise.numel())
@@ -484,6 +573,7 @@ class NoiseAwareTrainer(Trainer):
         weights, denom = self._pair_weights(losses.detach(), (s_pos - s_neg).detach(), progress, stats, noise)
         if record:
             stats.add(noise, weights)
+            stats.add_gradient_factor(bpr_gradient_factor(s_pos.detach(), s_neg.detach()))
         bpr = (losses if weights is None else losses * weights).sum() / max(denom, 1e-12)
         ego_u = self.model.user_embedding(users)
         ego_p, ego_n = self.model.item_embedding(pos), self.model.item_embedding(neg)
@@ -506,7 +596,7 @@ class NoiseAwareTrainer(Trainer):
         for b, (users, pos, neg) in enumerate(batches):
             total += self._step(users, pos, neg, epoch_idx + b / len(batches), stats)
         stats.seconds = perf_counter() - t0
-        self.epoch_stats.append({"epoch": epoch_idx, **stats.__dict__})
+        self.epoch_stats.append(stats.record(epoch_idx + 1))
         return total
 
     # -- evaluation ---------------------------------------------------------------------------
@@ -534,16 +624,49 @@ class NoiseAwareTrainer(Trainer):
         self.model.train(was_training)
         return out
 
-    def _valid_epoch(self, valid_data: Any, show_progress: bool = False) -> tuple[float, dict[str, float]]:
-        res = self.per_user_metrics("valid")
-        result = {k.lower(): float(v.mean()) for k, v in res.items()}
-        score = result[f"recall@{self.valid_k}"]
-        self.valid_history.append((self._epoch, score))
-        return score, result
+    def validation_score(self) -> float:
+        """Model-selection score (higher is better): validation Recall@valid_k, train items masked."""
+        return float(self.per_user_metrics("valid")[f"Recall@{self.valid_k}"].mean())
 
-    def load_best(self) -> None:
-        """Load the best (by validation) checkpoint RecBole saved, via RecBole's own ``resume_checkpoint``."""
-        self.resume_checkpoint(self.saved_model_file)
+    def fit_select(self, epochs: int, eval_step: int, select_from: int = 0, stopping_step: int = 10) -> None:
+        """Train ``epochs`` epochs, validate after every epoch ``e`` (1-based) with ``e % eval_step == 0``, keep the
+        best eligible model (``e >= select_from``; strictly better score, so the earliest of ties) **in memory**,
+        stop after more than ``stopping_step`` eligible validations without improvement, then load the best.
+
+        Nothing is written to or read from disk: RecBole's ``fit`` saves the best model as a ``.pth`` and reloads it
+        with ``torch.load(weights_only=False)``, which would unpickle whatever file sits at that path. Sets
+        ``best_epoch``, ``best_score`` and appends ``(epoch, score)`` for every validation to ``valid_history``.
+
+        Example:
+            >>> trainer.fit_select(100, 20, select_from=40)   # reference protocol  # doctest: +SKIP
+            >>> trainer.best_epoch in (40, 60, 80, 100)  # doctest: +SKIP
+            True
+        """
+        best_state: dict[str, torch.Tensor] | None = None
+        self.best_score, self.best_epoch = float("-inf"), -1
+        bad = 0
+        for idx in range(epochs):
+            self._train_epoch(None, idx)
+            e = idx + 1
+            if e % eval_step:
+                continue
+            score = self.validation_score()
+            self.valid_history.append((e, score))
+            if e < select_from:
+                continue
+            if score > self.best_score:
+                self.best_score, self.best_epoch, bad = score, e, 0
+                best_state = {k: v.detach().clone() for k, v in self.model.state_dict().items()}
+            else:
+                bad += 1
+                if bad > stopping_step:
+                    break
+        if best_state is None:
+            raise ModelError(
+                f"no eligible validation produced a finite score (epochs={epochs}, eval_step={eval_step}, "
+                f"select_from={select_from}): cannot select a model"
+            )
+        self.model.load_state_dict(best_state)
 
 
 class StandardTrainer(NoiseAwareTrainer):
@@ -553,14 +676,15 @@ class StandardTrainer(NoiseAwareTrainer):
 
 
 class TCETrainer(NoiseAwareTrainer):
-    """T-CE (truncated loss), Wang et al. WSDM 2021, adapted to BPR (see module docstring).
+    """``tce_pairwise``: T-CE's truncation applied to BPR pairs (drops the highest-loss pairs, which mixes noisy
+    positives with hard negatives), ramp in epochs. See :class:`TCEPointwiseTrainer` for T-CE as published.
 
     Example:
         >>> TCETrainer.method
-        'tce'
+        'tce_pairwise'
     """
 
-    method = "tce"
+    method = "tce_pairwise"
 
     def __init__(self, *args: Any, max_drop: float = 0.2, ramp_epochs: float = 10.0, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
@@ -577,6 +701,118 @@ class TCETrainer(NoiseAwareTrainer):
         stats.dropped += int(dropped.sum())
         stats.dropped_noise += int((dropped & noise).sum())
         return keep, float(n_keep)
+
+
+class TCEPointwiseTrainer(NoiseAwareTrainer):
+    """T-CE as published (Wang et al., WSDM 2021; authors' ``T_CE/main.py`` and ``loss.py``).
+
+    Every epoch: all training positives (label 1) plus one uniform negative per positive (label 0, not in the
+    user's training set), shuffled together into batches of ``train_batch_size`` rows. Per batch (iteration
+    ``t``, counted over the whole run): per-row BCE on the logit ``s_ui``; keep the ``int((1 − r(t)) n)`` rows with
+    the smallest ``loss · label`` (:func:`tce_keep_mask`: only positives are dropped, the highest-loss ones),
+    ``r(t)`` from :func:`tce_iteration_drop_rate` (linear over ``ramp_iterations``, default 30,000); loss = mean
+    BCE of the kept rows + the shared ego-embedding L2 term. Model selection: lowest **validation loss**, the same
+    truncated BCE at the current drop rate over the validation positives and one fresh negative each, summed
+    over batches (the authors' ``eval``); :meth:`validation_score` returns its negative.
+
+    Example:
+        >>> TCEPointwiseTrainer.method
+        'tce'
+    """
+
+    method = "tce"
+
+    def __init__(self, *args: Any, max_drop: float = 0.2, ramp_iterations: int = 30000, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.max_drop = max_drop
+        self.ramp_iterations = ramp_iterations
+        self.iteration = 0
+        # validation negatives from their own stream, so the validation frequency does not change training
+        self.valid_generator = torch.Generator().manual_seed(int(self.generator.initial_seed()) + 7919)
+        self._valid_users = torch.repeat_interleave(
+            self.ctx.valid.users, torch.tensor([len(t) for t in self.ctx.valid.targets], dtype=torch.long)
+        )
+        self._valid_items = torch.tensor([i for t in self.ctx.valid.targets for i in t], dtype=torch.long)
+
+    def drop_rate(self) -> float:
+        """Drop rate of the next iteration."""
+        return tce_iteration_drop_rate(self.iteration, self.max_drop, self.ramp_iterations)
+
+    def pointwise_batches(
+        self, users: torch.Tensor, items: torch.Tensor, generator: torch.Generator
+    ) -> list[tuple[torch.Tensor, torch.Tensor, torch.Tensor]]:
+        """Positives ``(users, items)`` plus one negative each, shuffled, as ``(users, items, labels)`` batches.
+
+        Example:
+            >>> batches = trainer.pointwise_batches(u, i, trainer.generator)  # doctest: +SKIP
+        """
+        neg = self.ctx.sample_negatives(users, generator)
+        all_u = torch.cat([users, users])
+        all_i = torch.cat([items, neg])
+        labels = torch.cat([torch.ones(len(users)), torch.zeros(len(users))])
+        perm = torch.randperm(len(all_u), generator=generator)
+        all_u, all_i, labels = all_u[perm], all_i[perm], labels[perm]
+        b = max(1, self.train_batch_size)
+        return [(all_u[s : s + b], all_i[s : s + b], labels[s : s + b]) for s in range(0, len(all_u), b)]
+
+    def _train_epoch(
+        self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
+    ) -> float:
+        self.model.train()
+        self._epoch = epoch_idx
+        t0 = perf_counter()
+        stats = _EpochStats()
+        total = 0.0
+        for users, items, labels in self.pointwise_batches(self._row_users, self.ctx.indices, self.generator):
+            rate = self.drop_rate()
+            self.optimizer.zero_grad()
+            user_all, item_all = final_embeddings(self.model)
+            logits = (user_all.index_select(0, users) * item_all.index_select(0, items)).sum(1)
+            losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+            keep = tce_keep_mask(losses.detach(), labels, rate)
+            pos = labels > 0
+            noise = self.ctx.is_noise(users[pos], items[pos])
+            kept_pos = keep[pos]
+            stats.add(noise, kept_pos.to(torch.float64))
+            stats.dropped += int((~kept_pos).sum())
+            stats.dropped_noise += int((~kept_pos & noise).sum())
+            ego_u, ego_i = self.model.user_embedding(users[keep]), self.model.item_embedding(items[keep])
+            reg = ego_u.pow(2).sum(1).mean() + ego_i.pow(2).sum(1).mean()
+            loss = losses[keep].mean() + self.reg_weight * reg
+            self._check_nan(loss)
+            loss.backward()
+            self.optimizer.step()
+            total += float(loss.detach())
+            self.iteration += 1
+        stats.drop_rate = self.drop_rate()
+        stats.seconds = perf_counter() - t0
+        self.epoch_stats.append(stats.record(epoch_idx + 1))
+        return total
+
+    @torch.no_grad()
+    def validation_loss(self) -> float:
+        """Truncated BCE (current drop rate) over validation positives + one fresh negative each, summed over batches.
+
+        Example:
+            >>> trainer.validation_loss() > 0  # doctest: +SKIP
+            True
+        """
+        was_training = self.model.training
+        self.model.eval()
+        user_all, item_all = final_embeddings(self.model)
+        rate = self.drop_rate()
+        total = 0.0
+        for users, items, labels in self.pointwise_batches(self._valid_users, self._valid_items, self.valid_generator):
+            logits = (user_all.index_select(0, users) * item_all.index_select(0, items)).sum(1)
+            losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
+            keep = tce_keep_mask(losses, labels, rate)
+            total += float(losses[keep].mean())
+        self.model.train(was_training)
+        return total
+
+    def validation_score(self) -> float:
+        """Negative validation loss (selection on the lowest validation loss, as published)."""
+        return -self.validation_loss()
 
 
 class RCETrainer(NoiseAwareTrainer):
@@ -621,14 +857,28 @@ class PLDTrainer(NoiseAwareTrainer):
         warmup_epochs: int = 5,
         batch_size: int = 2048,
         resample: bool = True,
+        epoch_rows: str = "noisy",
         **kwargs: Any,
     ) -> None:
         super().__init__(*args, **kwargs)
         self.k, self.tau, self.warmup_epochs = k, tau, warmup_epochs
         self.batch_size = batch_size
+        if epoch_rows not in ("noisy", "clean"):
+            raise ValueError(f"epoch_rows must be 'noisy' or 'clean', got {epoch_rows!r}")
+        self.epoch_rows = epoch_rows
         self.resample = resample
         if not resample:
             self.method = "uniform"
+
+    def epoch_sizes(self) -> list[int]:
+        """Batch sizes (users drawn) of one epoch: ``#train rows`` (noisy, or clean for the reference) in batches.
+
+        Example:
+            >>> sum(trainer.epoch_sizes()) == trainer.ctx.n_clean  # reference protocol  # doctest: +SKIP
+            True
+        """
+        rows = self.ctx.n_clean if self.epoch_rows == "clean" else self.ctx.n_train
+        return epoch_batch_sizes(rows, self.batch_size)
 
     def in_warmup(self, epoch_idx: int) -> bool:
         """Whether epoch ``epoch_idx`` (0-based) samples uniformly."""
@@ -673,16 +923,18 @@ class PLDTrainer(NoiseAwareTrainer):
         self._epoch = epoch_idx
         t0 = perf_counter()
         stats = _EpochStats(resampled=not self.in_warmup(epoch_idx))
-        n_batches = max(1, math.ceil(self.ctx.n_train / self.batch_size))
         uniform = self.in_warmup(epoch_idx)
         total = 0.0
-        for _ in range(n_batches):
-            users, pool, neg = self.draw_batch()
+        for size in self.epoch_sizes():
+            users, pool, neg = self.draw_batch(size)
             self.optimizer.zero_grad()
             user_all, item_all = final_embeddings(self.model)
             cand = self.candidate_losses(user_all, item_all, users, pool, neg)
             choice = pld_select(cand, self.tau, uniform=uniform, generator=self.generator)
             pos = pool.gather(1, choice[:, None]).squeeze(1)
+            # BPR gradient factor sigma(s_neg - s_pos) = 1 - exp(-loss): chosen pair vs the mean over the pool
+            factors = -torch.expm1(-cand)
+            stats.add_gradient_factor(factors.gather(1, choice[:, None]).squeeze(1), factors.mean(1))
             pool_noise = self.ctx.is_noise(users[:, None].expand_as(pool), pool)
             stats.pool += int(pool_noise.numel())
             stats.pool_noise += int(pool_noise.sum())
@@ -699,5 +951,5 @@ class PLDTrainer(NoiseAwareTrainer):
             self.optimizer.step()
             total += float(loss.detach())
         stats.seconds = perf_counter() - t0
-        self.epoch_stats.append({"epoch": epoch_idx, **stats.__dict__})
+        self.epoch_stats.append(stats.record(epoch_idx + 1))
         return total

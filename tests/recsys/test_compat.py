@@ -37,36 +37,30 @@ def test_scipy_dok_update_restored():
     assert a.toarray()[0, 2] == 1.0 and a.toarray()[2, 0] == 2.0
 
 
-def test_torch_load_scoped_to_recbole(tmp_path):
-    """RecBole's own torch.load reads a checkpoint that pickles its Config; the global torch.load still refuses."""
+def test_recbole_torch_load_is_the_safe_default(tmp_path):
+    """Issue 17: RecBole's torch.load is the real one (weights_only=True by default), so a pickled object in a .pth
+    is refused; irrobust no longer relaxes it (the old proxy defaulted RecBole's loads to weights_only=False)."""
     import recbole.trainer.trainer as rt
-    from recbole.config import Config
 
-    from irrobust.recsys.sandbox import recbole_sandbox
+    assert rt.torch is torch and rt.torch.load is torch.serialization.load
 
-    with recbole_sandbox(tmp_path / "rb"):
-        cfg = Config(model="BPR", dataset="ml-100k", config_dict={"data_path": str(tmp_path), "use_gpu": False})
-    ckpt = tmp_path / "ck.pth"
-    torch.save({"config": cfg, "state_dict": {"w": torch.ones(2)}}, ckpt)
+    class Evil:
+        def __reduce__(self):
+            return (print, ("unpickled",))
 
-    assert torch.load is torch.serialization.load  # unchanged for the rest of the process
+    ckpt = tmp_path / "planted.pth"
+    torch.save({"x": Evil()}, ckpt)
     with pytest.raises(Exception, match="[Ww]eights only load failed"):
-        torch.load(ckpt)
-    loaded = rt.torch.load(ckpt, map_location="cpu")
-    assert loaded["config"]["model"] == "BPR"
-    assert torch.equal(loaded["state_dict"]["w"], torch.ones(2))
-    assert compat.is_patched(rt)
-    assert rt.torch.Tensor is torch.Tensor  # everything else is the real torch
+        rt.torch.load(ckpt)
 
 
-def test_import_hook_patches_later_recbole_modules_without_importing_ray():
+def test_importing_recbole_modules_does_not_import_ray():
     code = (
         "import sys, irrobust.recsys.compat as c\n"
         "import recbole.model.general_recommender.neumf as m\n"
         "import recbole.trainer.trainer as t\n"
-        "assert c.is_patched(m) and c.is_patched(t), 'not patched'\n"
+        "import torch; assert t.torch is torch and torch.load is torch.serialization.load\n"
         "assert 'ray' not in sys.modules, 'ray imported'\n"
-        "import torch; assert torch.load is torch.serialization.load\n"
         "print('ok')\n"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)

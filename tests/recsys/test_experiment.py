@@ -118,5 +118,45 @@ def test_no_side_effects_outside_run_dir(tmp_path):
     assert list(cwd.iterdir()) == []
     assert list(home.iterdir()) == []
     rb = run_dir / "recbole"
-    assert any(rb.glob("log_tensorboard/*")) and any(rb.glob("saved/*.pth")) and any(rb.glob("*.log"))
+    assert any(rb.glob("log_tensorboard/*")) and any(rb.glob("models/*.pth")) and any(rb.glob("*.log"))
+    assert not list(rb.glob(".unit-*"))  # the per-unit private directories are removed
     assert sorted(p.name for p in run_dir.iterdir()) == ["checkpoints", "recbole"]
+
+
+class _Planted:
+    """Unpickling this creates ``marker`` (a stand-in for arbitrary code execution)."""
+
+    def __init__(self, marker: Path) -> None:
+        self.marker = str(marker)
+
+    def __reduce__(self):
+        return (os.makedirs, (self.marker,))
+
+
+def test_files_planted_in_a_reused_run_dir_are_never_unpickled_or_trusted(tmp_path):
+    """Issue 17: RecBole pickle.loads '<checkpoint_dir>/<dataset>-Dataset.pth' and '-dataloader.pth' when they exist
+    and torch.loads its best-model .pth; irrobust used to point checkpoint_dir at run_dir/recbole/saved and to reuse
+    pre-split .inter files found under run_dir/recbole/data. Plant all of them: nothing may be unpickled and the
+    numbers must equal a clean run's."""
+    import pickle
+
+    import torch
+
+    cfg = RecsysConfig(max_users=100, rhos=[0.2], n_seeds=1, epochs=2, eval_step=1, backbones=["MF"],
+                       methods=["standard"], learning_rate=5e-3, batch_size=256)
+    clean = exp.run_recsys(cfg, tmp_path / "clean", seed=5, progress=False)
+    run_dir = tmp_path / "reused"
+    ds = "ml-100k_r0200_s5"
+    marker = tmp_path / "PWNED"
+    saved, data = run_dir / "recbole" / "saved", run_dir / "recbole" / "data" / ds
+    saved.mkdir(parents=True)
+    data.mkdir(parents=True)
+    for name in (f"{ds}-Dataset.pth", f"{ds}-for-BPR-dataloader.pth"):
+        (saved / name).write_bytes(pickle.dumps(_Planted(marker)))
+    torch.save({"state_dict": _Planted(marker)}, saved / "ml-100k__MF__standard__r0200__s5.pth")
+    for part in ("train", "valid", "test"):  # a tampered split: one fake interaction per file
+        (data / f"{ds}.{part}.inter").write_text("user_id:token\titem_id:token\n1\t1\n")
+    planted = exp.run_recsys(cfg, run_dir, seed=5, progress=False)
+    assert not marker.exists()
+    main = lambda t: t[t.task == "recsys-noise"].reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(main(planted), main(clean))

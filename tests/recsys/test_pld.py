@@ -126,11 +126,24 @@ def test_epoch_statistics_count_the_sampled_noise(pld_unit):
     tr = pld_unit.trainer
     tr._train_epoch(pld_unit.train_data, 3)
     e = tr.epoch_stats[-1]
-    n_batches = -(-tr.ctx.n_train // tr.batch_size)
-    assert e["resampled"] and e["n"] == n_batches * tr.batch_size and e["pool"] == e["n"] * tr.k
+    assert e["resampled"] and e["n"] == tr.ctx.n_train and e["pool"] == e["n"] * tr.k  # irrobust: noisy rows
     assert 0 < e["n_noise"] < e["n"] and 0 < e["pool_noise"] < e["pool"]
     share = float(tr.ctx.noise_codes.numel()) / tr.ctx.n_train
     assert abs(e["pool_noise"] / e["pool"] - share) < 0.05  # pools are drawn from the noisy train lists
+
+
+def test_gradient_factor_of_the_chosen_pair_vs_a_uniform_pick(pld_unit, monkeypatch):
+    """Issue 13: PLD trains on low-loss pairs, whose BPR gradient factor sigma(s_neg - s_pos) is smaller than a
+    uniform pick's; the per-epoch diagnostic must show it (and show no gap for a uniform pick)."""
+    tr = pld_unit.trainer
+    tr._train_epoch(pld_unit.train_data, 3)
+    e = tr.epoch_stats[-1]
+    assert e["resampled"] and e["gf_n"] == e["n"]
+    assert e["grad_factor_chosen"] < 0.8 * e["grad_factor_uniform"]
+    monkeypatch.setattr(tr, "resample", False)  # the Origin sampler: the chosen pair is a uniform pick
+    tr._train_epoch(pld_unit.train_data, 4)
+    u = tr.epoch_stats[-1]
+    assert u["grad_factor_chosen"] == pytest.approx(u["grad_factor_uniform"], rel=0.05)
 
 
 def test_lightgcn_propagation_matches_recbole(small_split, tmp_path):
