@@ -471,7 +471,9 @@ def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = 
     cfg_dump = {k: v for k, v in config.model_dump(mode="json").items() if k not in _NON_RESULT_KEYS}
     label = config.label
     splits: dict[tuple[float, int], Split] = {}
-    units = [(b, m, rho, s) for s in config.seeds(seed) for rho in config.rhos for (b, m) in config.systems()]
+    # rho-outer in the configured order: a partially finished grid holds complete (rho, all seeds) blocks; the order
+    # does not change any number (each unit's split, initial model and sampling are seeded by (rho, seed, backbone))
+    units = [(b, m, rho, s) for rho in config.rhos for s in config.seeds(seed) for (b, m) in config.systems()]
     rows: list = []
     t0 = perf_counter()
     for n, (backbone, method, rho, s) in enumerate(units, 1):
