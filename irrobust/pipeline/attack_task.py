@@ -11,7 +11,9 @@ For each attacked system (its last stage is the target, see :mod:`irrobust.attac
    ``attacks/<dataset>/<system>/<attack>/<qid>__<docno>.json`` with a key of everything it depends on;
    a rerun reuses matching files, so a killed run resumes where it stopped and gives identical results.
 
-Outputs: long-table rows (``task`` = ``ranking-attack`` or ``term-spamming``, ``condition`` =
+Outputs: ``attacks/<dataset>/<system>/lists-<key>.json`` (each attacked list: qid, query, docnos in the target's
+order, the target's clean scores) beside the surrogate's weights; long-table rows (``task`` = ``ranking-attack``
+or ``term-spamming``, ``condition`` =
 ``<attack>/<set>``, one value per query = mean over that query's targets in the set) for the measures
 :data:`MEASURES`; ``attacks.csv`` (one row per target document and set) and ``attacked_documents.csv``
 (documents table: ``docno, text, perturbed_from, attack, edits``) in the run directory.
@@ -149,6 +151,10 @@ def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress:
         sys_dir = f"attacks/{slug(ds.id)}/{slug(name)}"
         sys_key = sha256_json({"system": system.spec(), "dataset": ds.id, "docs": ds.docs_checksum, "seed": cfg.seed,
                                "depth": tg.depth, "queries": queries["qid"].astype(str).tolist()})  # fmt: skip
+        lists_path = rd.file(f"{sys_dir}/lists-{sys_key[:16]}.json")
+        if not lists_path.is_file():  # the attacked lists with the target's clean scores (for analyses of a run)
+            atomic_write_json(lists_path, [{"qid": x["qid"], "query": x["query"], "docnos": x["docnos"],
+                                            "scores": [float(v) for v in x["scores"]]} for x in lists])  # fmt: skip
         surrogate = None
         if any(r.needs_surrogate for _, r in recipes):
             sur_key = sha256_json({"system": sys_key, "surrogate": task.surrogate.model_dump(mode="json")})

@@ -75,3 +75,35 @@ def make_input(lst: dict, scores: np.ndarray, rank: int, seed: int = 0):
     texts = [lst["texts"][i] for i in order]
     i = rank - 1
     return AttackInput(lst["qid"], lst["query"], docnos[i], texts[i], docnos, texts, scores[order], i, seed)
+
+
+@pytest.fixture(scope="session")
+def ltr_reranker(scifact_index, tmp_path_factory):
+    """A small LambdaMART (lexical features, 30 training queries) trained in a temporary model directory.
+
+    Lexical features only: the dense feature needs the whole collection's MiniLM embeddings (a 5,183-document
+    encoding on a fresh checkout)."""
+    import irrobust.rankers.ltr as ltr
+
+    root = tmp_path_factory.mktemp("ltr-models")
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(ltr, "model_path", lambda collection, name: root / collection / "models" / name)
+        model = ltr.train_ltr("beir/scifact/train", name="attack-ltr", k=10, max_queries=30, n_estimators=30,
+                              early_stopping_rounds=10, seed=7,
+                              features=("bm25", "ql", "tfidf", "doc_len", "query_len", "coverage", "idf_sum",
+                                        "idf_max"))  # fmt: skip
+    return ltr.LTRReranker(model, index=scifact_index)
+
+
+@pytest.fixture(scope="session")
+def ce_reranker(scifact, tmp_path_factory):
+    """A tiny cross-encoder (4 training queries, one negative each, 48 tokens, 1 epoch) trained in a temporary
+    directory."""
+    from irrobust.rankers.cross_encoder import CrossEncoderConfig, CrossEncoderReranker, train_cross_encoder
+    from irrobust.rankers.training import NegativesConfig
+
+    cfg = CrossEncoderConfig(max_queries=4, max_length=48, epochs=1, negatives=NegativesConfig(n_neg=1, depth=10),
+                             seed=3, threads=1)  # fmt: skip
+    path = train_cross_encoder("beir/scifact/train", name="attack-ce", config=cfg, progress=False,
+                               directory=tmp_path_factory.mktemp("ce") / "attack-ce")  # fmt: skip
+    return CrossEncoderReranker(path, docs=scifact.docs)
