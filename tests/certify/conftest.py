@@ -43,14 +43,17 @@ def lucene(scifact):
 
 
 @pytest.fixture(scope="session")
-def knrm():
+def knrm(tmp_path_factory):
+    """A small KNRM trained here (20 SciFact training queries, 1 epoch): the fast-path tests need a trained model's
+    weights, not a good one, and must run on a fresh clone without anything under indexes/."""
     import torch
 
-    from irrobust.errors import ModelError
-    from irrobust.rankers.knrm import KNRMScorer, load_knrm
+    import irrobust as ir
+    from irrobust.rankers.knrm import KNRMConfig, KNRMScorer, train_knrm
+    from irrobust.rankers.training import NegativesConfig
 
     torch.set_num_threads(1)
-    try:
-        return KNRMScorer(load_knrm("beir/scifact/train"), threads=1)
-    except ModelError as exc:
-        pytest.skip(f"no trained KNRM model: {exc}")
+    cfg = KNRMConfig(max_queries=20, epochs=1, negatives=NegativesConfig(n_neg=2, depth=30), seed=1, threads=1)
+    path = train_knrm(ir.dataset("beir/scifact/train"), name="knrm-certify-test", config=cfg, progress=False,
+                      directory=tmp_path_factory.mktemp("knrm") / "knrm-certify-test")  # fmt: skip
+    return KNRMScorer(path, threads=1)
