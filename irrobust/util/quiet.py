@@ -83,6 +83,16 @@ class LineFilter(io.TextIOBase):
     def isatty(self) -> bool:
         return False
 
+    def fileno(self) -> int:
+        """The target's descriptor (code that needs one, e.g. to hand it to a child process, still works)."""
+        if self.target is None:
+            raise io.UnsupportedOperation("fileno")
+        return self.target.fileno()
+
+    @property
+    def encoding(self) -> str:  # type: ignore[override]
+        return getattr(self.target, "encoding", None) or "utf-8"
+
 
 @contextlib.contextmanager
 def quiet_output(enabled: bool = True) -> Iterator[None]:
