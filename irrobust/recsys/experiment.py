@@ -286,7 +286,7 @@ def init_embeddings(model: torch.nn.Module, std: float, seed: int) -> None:
 
     Example:
         >>> m = torch.nn.Module(); m.user_embedding = torch.nn.Embedding(50, 8); m.item_embedding = torch.nn.Embedding(90, 8)
-        >>> init_embeddings(m, 0.1, 0); round(float(m.item_embedding.weight.std()), 1)
+        >>> init_embeddings(m, 0.1, 0); round(float(m.item_embedding.weight.detach().std()), 1)
         0.1
     """
     g = torch.Generator().manual_seed(int(seed) + 104729)

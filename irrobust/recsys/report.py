@@ -28,10 +28,19 @@ import pandas as pd
 
 from irrobust.evaluate import significance
 
-__all__ = ["holm", "recsys_section", "significance_table", "summary_table"]
+__all__ = [
+    "gradient_factor_section",
+    "holm",
+    "load_run_table",
+    "protocol_section",
+    "recsys_section",
+    "significance_table",
+    "summary_table",
+]
 
 TASK = "recsys-noise"
 STATS_TASK = "recsys-noise-stats"
+EPOCH_TASK = "recsys-noise-epoch"
 ALPHA = 0.05
 _MEASURE_ORDER = ["Recall@20", "NDCG@20", "Recall@50", "NDCG@50"]
 
@@ -74,9 +83,10 @@ def summary_table(table: pd.DataFrame) -> pd.DataFrame:
     return t.groupby(["dataset", "system", "condition", "measure", "seed"], as_index=False)["value"].mean()
 
 
-def significance_table(table: pd.DataFrame) -> pd.DataFrame:
-    """Paired tests of every system against ``<backbone>/standard`` (same dataset, rho, measure), Holm-adjusted.
+def significance_table(table: pd.DataFrame, baseline: str = "standard") -> pd.DataFrame:
+    """Paired tests of every system against ``<backbone>/<baseline>`` (same dataset, rho, measure), Holm-adjusted.
 
+    ``baseline`` is a method label: ``"standard"`` (default) or ``"Origin"`` (the PLD authors' baseline).
     Columns: dataset, system, condition, measure, delta (mean over seeds of the difference of means),
     n_users, p_wilcoxon, p_wilcoxon_holm, n_seeds, p_ttest, p_ttest_holm.
 
@@ -100,8 +110,8 @@ def significance_table(table: pd.DataFrame) -> pd.DataFrame:
         sm = sm.pivot(index="system", columns="seed", values="value")
         for system in per_user.index:
             backbone, method = _split_system(system)
-            base = f"{backbone}/standard"
-            if method == "standard" or base not in per_user.index:
+            base = f"{backbone}/{baseline}"
+            if method == baseline or base not in per_user.index:
                 continue
             a, b = per_user.loc[system], per_user.loc[base]
             ok = a.notna() & b.notna()
@@ -192,6 +202,8 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
     Example:
         >>> md = recsys_section(table, run_dir / "report")  # doctest: +SKIP
     """
+    from irrobust.report.markdown import md_escape  # the dataset label is user-supplied
+
     out_dir = Path(out_dir)
     t = table[table.task == TASK]
     if t.empty:
@@ -203,7 +215,8 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
     lines += [
         "Protocol (Zhang et al., WWW 2025, PLD): users with ≥10 interactions, per-user random 70/10/20 split, "
         "⌊ρ·|train_u|⌋ random non-interacted items injected into each user's training set only. Full ranking over "
-        "all items with training (and, for test, validation) items masked; model selected on validation Recall@20. "
+        "all items with training (and, for test, validation) items masked; model selected on validation Recall@20 "
+        "(T-CE: on validation loss, as published). "
         "Cells: mean ± std over seeds of the per-user mean (mean only with one seed).",
         "",
         f"Significance against `<backbone>/standard` at the same ρ: ▲/▼ = better/worse by a two-sided **Wilcoxon "
@@ -217,7 +230,7 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
         conds = sorted(dsm.condition.unique(), key=_rho)
         n_seeds = dsm.seed.nunique()
         n_users = t[t.dataset == ds].qid.nunique()
-        lines += [f"### {ds} ({n_users} test users, {n_seeds} seed(s))", ""]
+        lines += [f"### {md_escape(ds)} ({n_users} test users, {n_seeds} seed(s))", ""]
         for measure in measures:
             mm = dsm[dsm.measure == measure]
             if mm.empty:
@@ -266,6 +279,27 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
                     f"{_fmt_p(r.p_ttest_holm)} (n={r.n_seeds}) |"
                 )
             lines.append("")
+        # PLD (and every other system) against the authors' Origin baseline, when it was run
+        sig_o = significance_table(table[table.dataset == ds], baseline="Origin")
+        det_o = sig_o[sig_o.measure == head].copy()
+        if not det_o.empty:
+            det_o["rho"] = det_o.condition.map(_rho)
+            lines += [
+                f"Paired comparisons on {head} against the authors' baseline Origin (Δ = system − Origin; Holm over "
+                "this table's family):",
+                "",
+                "| system | ρ | Δ | Wilcoxon p (users) | t-test p (seeds) |",
+                "|---|---|---|---|---|",
+            ]
+            for _, r in det_o.sort_values(["system", "rho"]).iterrows():
+                lines.append(
+                    f"| {r.system} | {r.rho:g} | {r.delta:+.4f} | {_fmt_p(r.p_wilcoxon_holm)} (n={r.n_users}) | "
+                    f"{_fmt_p(r.p_ttest_holm)} (n={r.n_seeds}) |"
+                )
+            lines.append("")
+        gf = gradient_factor_section(table[table.dataset == ds])
+        if gf:
+            lines += [gf, ""]
         # noise retention
         st = stats_rows[stats_rows.dataset == ds]
         if not st.empty and (st.condition.map(_rho) > 0).any():
@@ -311,5 +345,166 @@ def recsys_section(table: pd.DataFrame, out_dir: Path) -> str:
         png = f"recsys_{''.join(c if c.isalnum() or c in '-_' else '-' for c in ds)}_recall20.png"
         plot_measure = "Recall@20" if "Recall@20" in measures else measures[0]
         _plot(seed_means, ds, plot_measure, out_dir / png)
-        lines += [f"![{plot_measure} against ρ on {ds}]({png})", ""]
+        lines += [f"![{plot_measure} against ρ on {md_escape(ds)}]({png})", ""]
     return "\n".join(lines)
+
+
+#: epochs shown in the per-epoch gradient-factor table (those that were run)
+_GF_EPOCHS = (1, 5, 6, 10, 20, 30, 40, 60, 80, 100)
+
+
+def gradient_factor_section(table: pd.DataFrame) -> str:
+    """Markdown table of PLD's per-epoch diagnostic: mean BPR gradient factor ``σ(s_neg − s_pos)`` of the pair it
+    trains on (*chosen*) vs the mean over its candidate pool (*uniform*, the expected factor of a uniform pick),
+    mean over seeds, per backbone and ρ; from the ``recsys-noise-epoch`` rows. Empty string when there are none.
+
+    Example:
+        >>> rows = [("d", "MF/PLD", EPOCH_TASK, "rho=0.2", "6", m, v, 1)
+        ...         for m, v in (("grad_factor_chosen", 0.03), ("grad_factor_uniform", 0.15))]
+        >>> t = pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"])
+        >>> "0.030 / 0.150" in gradient_factor_section(t)
+        True
+    """
+    e = table[(table.task == EPOCH_TASK) & table.measure.isin(["grad_factor_chosen", "grad_factor_uniform"])]
+    e = e[e.system.map(lambda s: _split_system(s)[1].startswith("PLD"))]
+    if e.empty:
+        return ""
+    e = e.assign(epoch=e.qid.astype(int))
+    piv = e.groupby(["system", "condition", "epoch", "measure"])["value"].mean().unstack("measure")
+    epochs = [x for x in _GF_EPOCHS if x in set(e.epoch)]
+    last = int(e.epoch.max())
+    if last not in epochs:
+        epochs.append(last)
+    keys = sorted({(s, c) for s, c, _ in piv.index}, key=lambda k: (k[0], _rho(k[1])))
+    lines = [
+        "PLD's per-epoch diagnostic: mean BPR gradient factor σ(s_neg − s_pos) of the chosen pair / of a uniform pick "
+        "from the same pool (mean over seeds; warm-up epochs pick uniformly, so both agree there):",
+        "",
+        "| system | ρ | " + " | ".join(f"ep {x}" for x in epochs) + " |",
+        "|---|---|" + "---|" * len(epochs),
+    ]
+    for system, cond in keys:
+        cells = []
+        for x in epochs:
+            try:
+                r = piv.loc[(system, cond, x)]
+                cells.append(f"{r['grad_factor_chosen']:.3f} / {r['grad_factor_uniform']:.3f}")
+            except KeyError:
+                cells.append("")
+        lines.append(f"| {system} | {_rho(cond):g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def load_run_table(run_dir: Path) -> pd.DataFrame:
+    """The long results table of a recsys run directory, rebuilt from its finished units' checkpoints
+    (``checkpoints/recsys/*.json``, kept by finished runs too) so that a grid still running can be reported;
+    ``results.csv`` when there are no checkpoints.
+
+    Example:
+        >>> load_run_table(Path("runs/recsys_reference_ml100k")).system.unique()  # doctest: +SKIP
+    """
+    import json
+
+    from irrobust.errors import DataError
+    from irrobust.recsys.experiment import COLUMNS, _records_to_rows
+
+    run_dir = Path(run_dir)
+    rows: list = []
+    for f in sorted((run_dir / "checkpoints" / "recsys").glob("*.json")):
+        parts = f.stem.split("__")
+        if len(parts) != 5 or not parts[3].startswith("r") or not parts[4].startswith("s"):
+            continue
+        label, backbone, method, r, sd = parts
+        rec = json.loads(f.read_text())
+        rows.extend(_records_to_rows(rec, label, backbone, method, int(r[1:]) / 1000, int(sd[1:])))
+    if not rows:
+        csv = run_dir / "results.csv"
+        if csv.is_file():
+            return pd.read_csv(csv, dtype={"qid": str})
+        raise DataError("no recsys results (results.csv or unit checkpoints)", where=str(run_dir))
+    t = pd.DataFrame(rows, columns=COLUMNS)
+    t["value"] = t["value"].astype(float)
+    return t
+
+
+def protocol_section(tables: dict[str, pd.DataFrame], measure: str = "Recall@20") -> str:
+    """The protocol × backbone × ρ × method table over several runs of one dataset.
+
+    ``tables`` maps a protocol label (e.g. ``"reference"``, ``"irrobust"``) to its long results table. Per row:
+    mean ± std over seeds (n seeds), and for every method against ``standard`` and against ``Origin`` of the same
+    protocol/backbone/ρ: Δ (mean over seeds), a two-sided paired t-test over seeds and a two-sided Wilcoxon
+    signed-rank test over users (per-user values averaged over seeds), Holm-adjusted within each protocol and
+    baseline. ``*`` marks adjusted p < 0.05.
+
+    Example:
+        >>> md = protocol_section({"reference": t_ref, "irrobust": t_irr})  # doctest: +SKIP
+    """
+    lines = [
+        f"| protocol | backbone | ρ | method | {measure} mean ± std (seeds) | Δ vs standard: p seeds / p users | "
+        "Δ vs Origin: p seeds / p users |",
+        "|---|---|---|---|---|---|---|",
+    ]
+    for proto, table in tables.items():
+        t = table[(table.task == TASK) & (table.measure == measure)]
+        if t.empty:
+            continue
+        sm = summary_table(t)
+        sigs = {b: significance_table(t, baseline=b).set_index(["system", "condition"]) for b in ("standard", "Origin")}
+        order = {"standard": 0, "Origin": 1}
+        keys = sorted(
+            {(s, c) for s, c in zip(sm.system, sm.condition, strict=True)},
+            key=lambda k: (_split_system(k[0])[0], _rho(k[1]), order.get(_split_system(k[0])[1], 2), k[0]),
+        )
+        for system, cond in keys:
+            backbone, method = _split_system(system)
+            v = sm[(sm.system == system) & (sm.condition == cond)].value
+            cell = f"{v.mean():.4f} ± {v.std(ddof=1):.4f} ({len(v)})" if len(v) > 1 else f"{v.mean():.4f} (1)"
+            comps = []
+            for b in ("standard", "Origin"):
+                sg = sigs[b]
+                if (system, cond) not in sg.index:
+                    comps.append("")
+                    continue
+                r = sg.loc[(system, cond)]
+                star = lambda p: "*" if p < ALPHA else ""  # noqa: E731
+                comps.append(
+                    f"{r.delta:+.4f}: {_fmt_p(r.p_ttest_holm)}{star(r.p_ttest_holm)} / "
+                    f"{_fmt_p(r.p_wilcoxon_holm)}{star(r.p_wilcoxon_holm)}"
+                )
+            lines.append(f"| {proto} | {backbone} | {_rho(cond):g} | {method} | {cell} | {comps[0]} | {comps[1]} |")
+    return "\n".join(lines)
+
+
+def _main(argv: list[str] | None = None) -> int:
+    """``python -m irrobust.recsys.report LABEL=RUN_DIR ... [--measure M] [--gradient]``: print the protocol table."""
+    import argparse
+    import sys
+
+    from irrobust.errors import IrrobustError
+
+    ap = argparse.ArgumentParser(prog="python -m irrobust.recsys.report", description=protocol_section.__doc__)
+    ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR (one dataset; e.g. reference=runs/recsys_reference_ml100k)")
+    ap.add_argument("--measure", default="Recall@20")
+    ap.add_argument("--gradient", action="store_true", help="also print PLD's per-epoch gradient-factor table")
+    args = ap.parse_args(argv)
+    try:
+        tables = {}
+        for spec in args.runs:
+            label, sep, path = spec.partition("=")
+            if not sep:
+                raise ValueError(f"expected LABEL=RUN_DIR, got {spec!r}")
+            tables[label] = load_run_table(Path(path))
+        print(protocol_section(tables, args.measure))
+        if args.gradient:
+            for label, t in tables.items():
+                gf = gradient_factor_section(t)
+                if gf:
+                    print(f"\n{label}:\n\n{gf}")
+    except (IrrobustError, ValueError, OSError) as exc:
+        print(f"irrobust: {exc}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(_main())

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irrobust.recsys.report import holm, recsys_section, significance_table
+from irrobust.recsys.report import gradient_factor_section, holm, protocol_section, recsys_section, significance_table
 
 
 def test_holm_matches_definition():
@@ -44,3 +44,61 @@ def test_section_and_plot(tmp_path):
     png = tmp_path / "recsys_d_recall20.png"
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert "0.090" in md  # noise retention row
+
+
+def _three_methods(seeds=(1, 2, 3)) -> pd.DataFrame:
+    """MF/standard, MF/Origin (+0.03 over standard) and MF/PLD (+0.03 over Origin) on 200 users, rho = 0.4."""
+    rng = np.random.default_rng(1)
+    rows = []
+    for seed in seeds:
+        base = rng.uniform(0, 0.5, 200)
+        for system, add in (("MF/standard", 0.0), ("MF/Origin", 0.03), ("MF/PLD", 0.06)):
+            for u in range(200):
+                v = float(np.clip(base[u] + add + rng.normal(0, 0.01), 0, 1))
+                rows.append(("d", system, "recsys-noise", "rho=0.4", str(u), "Recall@20", v, seed))
+    return pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"])
+
+
+def test_significance_against_origin_baseline():
+    t = _three_methods()
+    vs_o = significance_table(t, baseline="Origin").set_index("system")
+    assert set(vs_o.index) == {"MF/PLD", "MF/standard"}  # Origin is the baseline, not a row
+    assert vs_o.loc["MF/PLD", "delta"] == pytest.approx(0.03, abs=0.005)
+    assert vs_o.loc["MF/standard", "delta"] == pytest.approx(-0.03, abs=0.005)
+    assert vs_o.loc["MF/PLD", "p_ttest"] < 0.01 and vs_o.loc["MF/PLD", "n_seeds"] == 3
+    vs_s = significance_table(t).set_index("system")
+    assert vs_s.loc["MF/PLD", "delta"] == pytest.approx(0.06, abs=0.005)
+
+
+def test_protocol_section_rows_and_marks():
+    t = _three_methods()
+    md = protocol_section({"reference": t, "irrobust": t[t.seed == 1]})
+    lines = md.splitlines()
+    pld_ref = next(line for line in lines if line.startswith("| reference | MF | 0.4 | PLD |"))
+    assert "(3)" in pld_ref and pld_ref.count("*") == 4  # significant over seeds and users, vs both baselines
+    pld_irr = next(line for line in lines if line.startswith("| irrobust | MF | 0.4 | PLD |"))
+    assert "(1)" in pld_irr and "— / " in pld_irr  # one seed: no t-test over seeds
+    assert [line.split("|")[4].strip() for line in lines[2:5]] == ["standard", "Origin", "PLD"]
+
+
+def test_load_run_table_from_unit_checkpoints(tmp_path):
+    import json
+
+    from irrobust.recsys.report import load_run_table
+
+    ck = tmp_path / "checkpoints" / "recsys"
+    ck.mkdir(parents=True)
+    rec = {
+        "users": ["7", "9"],
+        "metrics": {"Recall@20": [0.5, 0.25]},
+        "stats": {"best_epoch": 60.0},
+        "epoch_stats": [{"epoch": 6, "n": 10, "n_noise": 2, "grad_factor_chosen": 0.1, "grad_factor_uniform": 0.2}],
+    }
+    (ck / "ml-100k__LightGCN__pld__r0400__s2025.json").write_text(json.dumps(rec))
+    t = load_run_table(tmp_path)
+    main = t[t.task == "recsys-noise"]
+    assert set(main.system) == {"LightGCN/PLD"} and set(main.condition) == {"rho=0.4"} and set(main.seed) == {2025}
+    assert main.set_index("qid").value.to_dict() == {"7": 0.5, "9": 0.25}
+    ep = t[t.task == "recsys-noise-epoch"].set_index("measure").value
+    assert ep["grad_factor_uniform"] == 0.2 and ep["noise_share_sampled"] == 0.2
+    assert "0.100 / 0.200" in gradient_factor_section(t)
