@@ -32,19 +32,17 @@ def test_noisy_dataset_has_its_own_checksum(scifact, sets):
 
 @pytest.mark.slow
 def test_train_small_noisy_knrm(sets, tmp_path):
-    from irrobust.certify.noisy import train_noisy_knrm
-    from irrobust.rankers.knrm import KNRMConfig, KNRMScorer
+    import irrobust as ir
+    from irrobust.rankers.knrm import KNRMConfig, KNRMScorer, train_knrm
     from irrobust.rankers.training import check_model_dir
 
     cfg = KNRMConfig(max_queries=30, epochs=1, threads=1, seed=0)
-    from irrobust.rankers import knrm as knrm_mod
-
-    path = knrm_mod.train_knrm(NoisyDataset(__import__("irrobust").dataset("beir/scifact/train"), sets, 0),
-                               config=cfg, directory=tmp_path / "m", progress=False)  # fmt: skip
+    train = ir.dataset("beir/scifact/train")
+    path = train_knrm(NoisyDataset(train, sets, 0), config=cfg, directory=tmp_path / "m", progress=False)
     manifest = check_model_dir(path, "knrm")
     assert manifest["train_triples"] > 0
+    assert manifest["docs_checksum"] == NoisyDataset(train, sets, 0).docs_checksum != train.docs_checksum
     assert KNRMScorer(path, threads=1).score("vitamin d", ["vitamin d deficiency", "plate tectonics"]).shape == (2,)
-    assert callable(train_noisy_knrm)
 
 
 def test_train_tiny_noisy_cross_encoder_on_noisy_documents(sets, tmp_path):

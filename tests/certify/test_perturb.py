@@ -20,7 +20,7 @@ def test_sets_structure(sets):
             assert sets.component[sets.word_id(n)] == sets.component[i]
         q = sets.overlap(w)
         if sets.comp_size[i] <= sets.max_set:
-            assert q == 1.0 and set(t) == set(sets.smoothing_set(sets.synonyms(w)[0])) if sets.synonyms(w) else True
+            assert q == 1.0 and set(t) == {w} | {x for n in sets.synonyms(w) for x in sets.smoothing_set(n)}
         else:
             expect = min(len(set(t) & set(sets.smoothing_set(n))) / len(t) for n in sets.synonyms(w))
             assert q == expect and 0 < q <= 1
