@@ -1,10 +1,11 @@
-"""RecBole trainers for noisy implicit feedback: standard BPR, T-CE, R-CE, PLD (and a sampler ablation).
+"""RecBole trainers for noisy implicit feedback: standard BPR, T-CE, R-CE, PLD and the authors' Origin baseline.
 
-All trainers subclass RecBole's :class:`recbole.trainer.Trainer` and reuse its ``fit`` loop
-(epochs, validation every ``eval_step``, early stopping on ``valid_metric``, best-model
-checkpoints in ``checkpoint_dir``); they override only ``_train_epoch`` (the loss / sampling)
-and ``_valid_epoch`` (irrobust's per-user full-ranking evaluator, so validation and test use the
-same code). They work on RecBole's ``BPR`` (MF trained with BPR) and ``LightGCN`` models.
+All trainers subclass RecBole's :class:`recbole.trainer.Trainer` (optimiser construction, NaN check) but
+not its ``fit`` loop: :meth:`NoiseAwareTrainer.fit_select` trains, validates every ``eval_step`` epochs,
+selects among eligible validations (``select_from``; the PLD reference: epochs 40, 60, 80, 100) with early
+stopping, and keeps the best model in memory. They override ``_train_epoch`` (the loss / sampling) and use
+irrobust's per-user full-ranking evaluator, so validation and test use the same code. They work on
+RecBole's ``BPR`` (MF trained with BPR) and ``LightGCN`` models.
 
 Shared objective (every method, so that only the denoising differs): for a pair (u, i, n)
 ``ℓ = softplus(s_un − s_ui)`` (BPR) plus ``λ (mean‖e_u‖² + mean‖e_i‖² + mean‖e_n‖²)`` on the ego
@@ -18,11 +19,13 @@ RecBole config (PLD: AdamW, lr 1e-3, decoupled weight decay 0.01).
   which it replaces because RecBole's per-row ``Interaction`` indexing and negative sampling cost
   more than the MF training step itself (ml-100k, 41 batches, 1 thread: 0.13 s/epoch for the
   loader vs 0.12 s for forward + backward + AdamW).
-* :class:`TCETrainer`: truncated loss of Wang et al., "Denoising Implicit Feedback for
-  Recommendation", WSDM 2021, adapted to BPR: within each batch the ``r(t)·B`` pairs with the
-  largest BPR loss are dropped, ``r(t) = r_max · min(1, t / T)`` with t in (fractional) epochs.
-  Deviation: the original ramps per iteration over ``num_gradual`` steps with a pointwise BCE loss;
-  here the ramp is in epochs and the per-pair loss is BPR.
+* :class:`TCEPointwiseTrainer` (``tce``): T-CE as published (Wang et al., "Denoising Implicit Feedback for
+  Recommendation", WSDM 2021; authors' ``T_CE``): pointwise BCE over every positive and one negative each,
+  drop the highest-loss *positives* of each batch at the rate ``r(t)`` of an iteration schedule (linear over
+  30,000 iterations), model selection on the validation loss.
+* :class:`TCETrainer` (``tce_pairwise``): the truncation applied to BPR pairs: within each batch the
+  ``r(t)·B`` pairs with the largest BPR loss are dropped, ``r(t) = r_max · min(1, t / T)`` with t in
+  (fractional) epochs; it mixes noisy positives with hard negatives.
 * :class:`RCETrainer`: reweighted loss of Wang et al. (WSDM 2021) adapted to BPR: each pair's loss is
   multiplied by ``w = σ(s_ui − s_un)^β`` (detached), i.e. the BPR likelihood of the pair, which equals
   ``exp(−β ℓ)``. Deviation: the original weights the positive's BCE by ``σ(s_ui)^β``; with a pairwise
@@ -42,8 +45,11 @@ RecBole config (PLD: AdamW, lr 1e-3, decoupled weight decay 0.01).
   pool positive throughout -- an ablation that separates PLD's sampling scheme from its
   loss-based resampling (it is what the authors' "Origin" trainer does, per papers.md §4.1 step 7).
 
-Every trainer records, per epoch, how much of the gradient weight went to injected noise
-(``epoch_stats``), which the experiment turns into noise-retention statistics.
+Every trainer records, per epoch, how much of the gradient weight went to injected noise and the mean BPR
+gradient factor ``σ(s_neg − s_pos)`` of the pairs it trained on (PLD/Origin also that of a uniform pick from
+the pool) in ``epoch_stats``, which the experiment turns into noise-retention statistics and per-epoch rows.
+Model selection is :meth:`NoiseAwareTrainer.fit_select` (best model kept in memory; nothing is saved to or
+loaded from disk), not RecBole's ``fit``.
 
 Example:
     >>> import torch
