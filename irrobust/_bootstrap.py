@@ -5,6 +5,7 @@
 * Offline flags for Hugging Face libraries (nothing is ever fetched from a model hub).
 * ``TOKENIZERS_PARALLELISM=false`` to avoid fork warnings.
 * ``MPLCONFIGDIR`` in the workspace, so matplotlib never writes into ``$HOME``.
+* irrobust's Java helper folder on the JVM's classpath (:mod:`irrobust.index.lucene_direct`).
 * The JVM's fatal-error log (``hs_err_pid*.log``, written when a run is killed while Lucene works)
   goes to ``<home>/.cache/jvm`` instead of the current directory.
 
@@ -57,6 +58,11 @@ def _jvm_options() -> None:
     if option not in jnius_config.get_options():
         with contextlib.suppress(ValueError):  # the VM was started by someone else
             jnius_config.add_options(option)
+    # the folder of irrobust's Java helper (compiled into it on first use; see irrobust.index.lucene_direct)
+    helper = str(paths.java_helper_dir())
+    if helper not in (jnius_config.classpath or ()):  # (get_classpath() would start the JVM)
+        with contextlib.suppress(ValueError):
+            jnius_config.add_classpath(helper)
 
 
 configure()

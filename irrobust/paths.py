@@ -19,6 +19,8 @@ import os
 from pathlib import Path
 
 _PKG = Path(__file__).resolve().parent
+#: the source of irrobust's one Java helper (see :mod:`irrobust.index.lucene_direct`)
+JAVA_HELPER_SOURCE = _PKG / "index" / "java" / "IrrobustTopDocs.java"
 
 
 def home() -> Path:
@@ -75,3 +77,20 @@ def seed_dir() -> Path | None:
         if cand.is_dir():
             return cand.resolve()
     return None
+
+
+def java_helper_dir() -> Path:
+    """The folder holding the compiled Java helper, keyed by its source's hash (on the JVM's classpath).
+
+    ``irrobust._bootstrap`` adds it to the classpath before the JVM starts; the class is compiled into it on
+    first use (:mod:`irrobust.index.lucene_direct`).
+
+    Example:
+        >>> java_helper_dir().parent.name
+        'java'
+    """
+    import hashlib
+
+    source = JAVA_HELPER_SOURCE
+    digest = hashlib.sha256(source.read_bytes()).hexdigest()[:12] if source.is_file() else "none"
+    return home() / ".cache" / "java" / f"irrobust-{digest}"

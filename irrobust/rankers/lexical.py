@@ -7,7 +7,9 @@
   Anserini's implementation), fb_terms=10, fb_docs=10, original query weight 0.5.
 
 Each is a retrieval stage: queries (``qid, query``) in, results (``qid, query, docno, score, rank``)
-out, searched with ``batch_search`` on two threads.
+out. BM25 and QL search Lucene directly (:class:`irrobust.index.lucene_direct.DirectSearcher`: pyserini's
+rankings and scores without loading each hit's stored document, ≥ 10× faster at k = 1000, see
+``scripts/bench/bench_bm25.py``); RM3 and ``direct=False`` use pyserini's ``batch_search`` on two threads.
 
 Example:
     >>> from irrobust.index import lucene_index
@@ -55,12 +57,17 @@ class LuceneRetriever(Transformer):
     #: show a progress bar when there is more than one batch
     progress = True
 
-    def __init__(self, index: LuceneIndex, k: int = 1000, threads: int | None = None) -> None:
+    #: the :class:`DirectSearcher` model name, or None where only pyserini can search (RM3)
+    direct_model: str | None = None
+
+    def __init__(self, index: LuceneIndex, k: int = 1000, threads: int | None = None, direct: bool = True) -> None:
         if int(k) != k or k < 1:
             raise IrrobustError(f"k must be a positive integer, got {k!r}", where=type(self).__name__)
         self.index, self.k = index, int(k)
         self.threads = threads or min(2, os.cpu_count() or 1)
+        self.direct = bool(direct) and self.direct_model is not None
         self._searcher = None
+        self._direct = None
 
     def configure(self, searcher) -> None:
         """Set the scoring model on a fresh searcher."""
@@ -79,10 +86,24 @@ class LuceneRetriever(Transformer):
         """The scoring parameters (for specs and reports)."""
         return {}
 
+    def search_direct(self, query: str, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
+        """The top ``k`` (default: this stage's k) docnos and scores of one query, searched directly.
+
+        Example:
+            >>> BM25(lucene_index("cranfield"), k=5).search_direct("boundary layer")   # doctest: +SKIP
+        """
+        if self._direct is None:
+            from irrobust.index.lucene_direct import DirectSearcher
+
+            self._direct = DirectSearcher(self.index, self.direct_model, **self.params())
+        return self._direct.search(query, self.k if k is None else int(k))
+
     def transform(self, queries: pd.DataFrame) -> pd.DataFrame:
         _check_queries(queries, repr(self))
         qids = queries["qid"].astype(str).tolist()
         texts = queries["query"].astype(str).tolist()
+        if self.direct:
+            return self._transform_direct(qids, texts)
         hits: dict = {}
         chunks = range(0, len(qids), self.chunk)
         show = self.progress and len(chunks) > 1
@@ -90,6 +111,24 @@ class LuceneRetriever(Transformer):
             end = start + self.chunk
             hits.update(self.searcher.batch_search(texts[start:end], qids[start:end], k=self.k, threads=self.threads))
         return hits_to_frame(hits, qids, texts)
+
+    def _transform_direct(self, qids: list[str], texts: list[str]) -> pd.DataFrame:
+        show = self.progress and len(qids) > self.chunk
+        qcol, tcol, dcol, scol = [], [], [], []
+        for qid, text in tqdm(zip(qids, texts, strict=True), total=len(qids), desc=repr(self), unit="query",
+                              disable=not show, leave=False):  # fmt: skip
+            docnos, scores = self.search_direct(text)
+            if len(docnos) == 0:
+                continue
+            qcol.append(np.full(len(docnos), qid, dtype=object))
+            tcol.append(np.full(len(docnos), text, dtype=object))
+            dcol.append(docnos)
+            scol.append(scores)
+        if not qcol:
+            return hits_to_frame({}, qids, texts)
+        frame = pd.DataFrame({"qid": np.concatenate(qcol), "query": np.concatenate(tcol),
+                              "docno": np.concatenate(dcol), "score": np.concatenate(scol)})  # fmt: skip
+        return add_ranks(frame)
 
     def spec(self) -> dict[str, Any]:
         return {
@@ -145,9 +184,11 @@ class BM25(LuceneRetriever):
         (1000, 0.9, 0.4)
     """
 
+    direct_model = "bm25"
+
     def __init__(self, index: LuceneIndex, k: int = 1000, k1: float = 0.9, b: float = 0.4,
-                 threads: int | None = None) -> None:  # fmt: skip
-        super().__init__(index, k, threads)
+                 threads: int | None = None, direct: bool = True) -> None:  # fmt: skip
+        super().__init__(index, k, threads, direct)
         if k1 < 0 or not 0 <= b <= 1:
             raise IrrobustError(f"BM25 needs k1 >= 0 and 0 <= b <= 1, got k1={k1}, b={b}", where="BM25")
         self.k1, self.b = float(k1), float(b)
@@ -167,8 +208,11 @@ class QL(LuceneRetriever):
         (1000, 1000.0)
     """
 
-    def __init__(self, index: LuceneIndex, k: int = 1000, mu: float = 1000.0, threads: int | None = None) -> None:
-        super().__init__(index, k, threads)
+    direct_model = "ql"
+
+    def __init__(self, index: LuceneIndex, k: int = 1000, mu: float = 1000.0, threads: int | None = None,
+                 direct: bool = True) -> None:  # fmt: skip
+        super().__init__(index, k, threads, direct)
         if mu <= 0:
             raise IrrobustError(f"QL needs mu > 0, got {mu}", where="QL")
         self.mu = float(mu)
@@ -188,9 +232,11 @@ class RM3(BM25):
         (1000, 0.9, 0.4, 10, 10, 0.5)
     """
 
+    direct_model = None  # searched through pyserini: the feedback step reads the top documents
+
     def __init__(self, index: LuceneIndex, k: int = 1000, k1: float = 0.9, b: float = 0.4, fb_terms: int = 10,
                  fb_docs: int = 10, original_query_weight: float = 0.5, threads: int | None = None) -> None:  # fmt: skip
-        super().__init__(index, k, k1, b, threads)
+        super().__init__(index, k, k1, b, threads, direct=False)
         if fb_terms < 1 or fb_docs < 1 or not 0 <= original_query_weight <= 1:
             raise IrrobustError(
                 "RM3 needs fb_terms >= 1, fb_docs >= 1 and 0 <= original_query_weight <= 1", where="RM3"
