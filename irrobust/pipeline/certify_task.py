@@ -3,12 +3,13 @@
 For each certified system: its top-``depth`` list per query (seeded query sample), the bounded base scorer of
 its last stage (:func:`irrobust.certify.targets.sample_scorer_for_stage`), the smoothed ranker, and the
 certificates of :mod:`irrobust.certify.engine` for every K, budget R and (rule, bound); BM25 systems also get
-the exact deterministic certificate (:mod:`irrobust.certify.exact_bm25`). Each query's result is checkpointed
+the exact deterministic certificate under the frozen index (:mod:`irrobust.certify.exact_bm25`) and the one that
+also holds after re-indexing the attacked collection (:mod:`irrobust.certify.exact_reindexed`). Each query's result is checkpointed
 under ``certify/<dataset>/<system>/`` so a killed run resumes with identical results.
 
 Rows of the long results table:
 
-* task ``certify``: condition ``<rule>-<bound>-R<R>`` (or ``exact-R<R>``), measure ``CRQ@K``, value 0/1 per query;
+* task ``certify``: condition ``<rule>-<bound>-R<R>`` (or ``exact-R<R>``, ``exact-reindexed-R<R>``), measure ``CRQ@K``, value 0/1 per query;
 * task ``certify-clean``: condition ``base`` / ``smoothed``, measure nDCG@10 / RR@10 of the candidate list
   ranked by the base scores / by ĝ.
 
@@ -55,10 +56,11 @@ def _exact_result(
 ) -> dict[str, Any]:
     from irrobust.certify.engine import budget_label
     from irrobust.certify.exact_bm25 import certify_exact, max_score_under_attack
+    from irrobust.certify.exact_reindexed import certify_reindexed
 
     t0 = time.perf_counter()
     clean = scorer.score_texts(lst["query"], lst["texts"]).astype(np.float64)
-    out: dict[str, Any] = {"qid": lst["qid"], "decisions": {}, "gain": {}, "relaxed": {}}
+    out: dict[str, Any] = {"qid": lst["qid"], "decisions": {}, "gain": {}, "relaxed": {}, "reindexed": {}}
     for r in budgets:
         bounds = [max_score_under_attack(scorer, sets, lst["query"], t, budget=r) for t in lst["texts"]]
         best = np.array([b.score for b in bounds])
@@ -66,6 +68,9 @@ def _exact_result(
         out["decisions"][label] = {str(k): v for k, v in certify_exact(clean, best, ks).items()}
         out["gain"][label] = [float(b.gain) for b in bounds]
         out["relaxed"][label] = int(sum(not b.exact for b in bounds))
+        # sound also when the attacked collection is re-indexed (df, avgdl, N change): exact_reindexed
+        reidx = certify_reindexed(scorer, sets, lst["query"], lst["texts"], r, ks)
+        out["reindexed"][label] = {str(k): v for k, v in reidx.decisions.items()}
     out["seconds"] = round(time.perf_counter() - t0, 3)
     return out
 
@@ -164,23 +169,24 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
         if task.exact_bm25 and isinstance(scorer, LuceneSampleScorer) and kind == "bm25":
             t2 = time.perf_counter()
             estore = CheckpointStore(rd.file(f"certify/{slug(ds.id)}/{slug(name)}/exact/.keep").parent,
-                                     {**key, "exact": True, "budgets": list(task.budgets)})  # fmt: skip
+                                     {**key, "exact": True, "budgets": list(task.budgets), "reindexed": True})  # fmt: skip
             for lst in lists:
                 res = estore.load(lst["qid"])
                 if res is None:
                     res = _exact_result(scorer.scorer, sets, lst, list(task.budgets), ks)
                     estore.save(lst["qid"], res)
-                for rlab, dec in res["decisions"].items():
-                    for k, v in dec.items():
-                        rows.append((ds.id, name, "certify", f"exact-R{rlab}", res["qid"], f"CRQ@{k}", float(v)))
-                        details.append({"dataset": ds.id, "system": name, "kind": "bm25-exact", "qid": res["qid"],
-                                        "rule": "exact", "bound": "none", "budget": rlab, "K": int(k),
-                                        "certified": bool(v), "n_samples": 0, "samples_per_doc": 0, "samples": 0,
-                                        "alpha": 0.0, "level": 0.0, "adaptive": False, "seed": cfg.seed,
-                                        "max_set": task.max_set, "graph": task.graph,
-                                        "neighbours": task.neighbours, "squash": "none",
-                                        "depth": task.depth, "relaxed_docs": res["relaxed"][rlab],
-                                        "seconds": res["seconds"]})  # fmt: skip
+                for rule, decs in (("exact", res["decisions"]), ("exact-reindexed", res["reindexed"])):
+                    for rlab, dec in decs.items():
+                        for k, v in dec.items():
+                            rows.append((ds.id, name, "certify", f"{rule}-R{rlab}", res["qid"], f"CRQ@{k}", float(v)))
+                            details.append({"dataset": ds.id, "system": name, "kind": "bm25-exact", "qid": res["qid"],
+                                            "rule": rule, "bound": "none", "budget": rlab, "K": int(k),
+                                            "certified": bool(v), "n_samples": 0, "samples_per_doc": 0, "samples": 0,
+                                            "alpha": 0.0, "level": 0.0, "adaptive": False, "seed": cfg.seed,
+                                            "max_set": task.max_set, "graph": task.graph,
+                                            "neighbours": task.neighbours, "squash": "none",
+                                            "depth": task.depth, "relaxed_docs": res["relaxed"][rlab],
+                                            "seconds": res["seconds"]})  # fmt: skip
             timings[f"{ds.id}/certify/{name}/exact"] = round(time.perf_counter() - t2, 3)
     cols = ["dataset", "system", "task", "condition", "qid", "measure", "value"]
     return {"table": pd.DataFrame(rows, columns=cols), "details": pd.DataFrame(details), "skipped": skipped,
