@@ -28,12 +28,13 @@ score is strictly greater than the best reachable score of every document ranked
   the unattacked index (:class:`~irrobust.rankers.lucene_scoring.LuceneStats`), i.e. the attacked document is
   scored against the index as built, not re-indexed. If the collection were re-indexed after the edit, df of a
   query term the attacked document gains (loses) would rise (fall) by 1 and avgdl would move by Δlen / N,
-  changing the scores of *every* document, the top K included; that is not bounded here.
+  changing the scores of *every* document, the top K included; that is not bounded here (it is by
+  :mod:`irrobust.certify.exact_reindexed`).
 * **Only the candidate list.** Only documents of the list (the system's top ``depth``) are attacked; a
   document below the list's depth that an attack would lift into the top K is not considered.
 * **Unseen terms score nothing.** A query term absent from the index (df = 0) is ignored (Lucene gives it no
   weight), so an attack that adds such a term to a document gains nothing here, although a re-indexed
-  collection would give it df = 1 and the largest idf of all.
+  collection would give it df = 1 and the largest idf of all (also covered by :mod:`irrobust.certify.exact_reindexed`).
 * Substitutions are the attacker's sets S_w of :class:`~irrobust.certify.perturb.PerturbationSets` on whitespace
   tokens (core word replaced, punctuation and capitalisation kept), at most R of them, in one document.
 

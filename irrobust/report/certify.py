@@ -39,6 +39,9 @@ INTRO = (
         "`exact`: the deterministic BM25 certificate (no sampling) under a frozen index: N, document frequencies and "
         "the average length are those of the unattacked collection, only documents of the candidate list are "
         "considered, and a query term absent from the index scores nothing even if the attack adds it.",
+        "`exact-reindexed`: the BM25 certificate that also holds when the attacked collection is re-indexed "
+        "(document frequencies, average length, N and unseen query terms change with the edit); still only "
+        "documents of the candidate list.",
     ))
 )
 #: the caveat printed under every CRQ table that has paper-rule rows
