@@ -476,24 +476,34 @@ def protocol_section(tables: dict[str, pd.DataFrame], measure: str = "Recall@20"
 
 
 def _main(argv: list[str] | None = None) -> int:
-    """``python -m irrobust.recsys.report LABEL=RUN_DIR ... [--measure M] [--gradient]``: print the protocol table."""
+    """``python -m irrobust.recsys.report LABEL=RUN_DIR[@SUFFIX] ... [--measure M] [--gradient]``: print the
+    protocol table (and PLD's per-epoch gradient factors)."""
     import argparse
     import sys
 
     from irrobust.errors import IrrobustError
 
     ap = argparse.ArgumentParser(prog="python -m irrobust.recsys.report", description=protocol_section.__doc__)
-    ap.add_argument("runs", nargs="+", help="LABEL=RUN_DIR (one dataset; e.g. reference=runs/recsys_reference_ml100k)")
+    ap.add_argument(
+        "runs",
+        nargs="+",
+        help="LABEL=RUN_DIR[@SUFFIX] (one dataset; runs with the same LABEL are merged; SUFFIX is appended to their "
+        "method names, e.g. reference=runs/recsys_reference_tau1_ml100k@tau=1)",
+    )
     ap.add_argument("--measure", default="Recall@20")
     ap.add_argument("--gradient", action="store_true", help="also print PLD's per-epoch gradient-factor table")
     args = ap.parse_args(argv)
     try:
-        tables = {}
+        tables: dict[str, pd.DataFrame] = {}
         for spec in args.runs:
             label, sep, path = spec.partition("=")
             if not sep:
-                raise ValueError(f"expected LABEL=RUN_DIR, got {spec!r}")
-            tables[label] = load_run_table(Path(path))
+                raise ValueError(f"expected LABEL=RUN_DIR[@SUFFIX], got {spec!r}")
+            path, _, suffix = path.partition("@")
+            t = load_run_table(Path(path))
+            if suffix:  # e.g. @tau=1: "LightGCN/PLD" -> "LightGCN/PLD tau=1", to sit beside another run's PLD
+                t = t.assign(system=t.system + f" {suffix}")
+            tables[label] = pd.concat([tables[label], t], ignore_index=True) if label in tables else t
         print(protocol_section(tables, args.measure))
         if args.gradient:
             for label, t in tables.items():

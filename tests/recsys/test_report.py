@@ -102,3 +102,26 @@ def test_load_run_table_from_unit_checkpoints(tmp_path):
     ep = t[t.task == "recsys-noise-epoch"].set_index("measure").value
     assert ep["grad_factor_uniform"] == 0.2 and ep["noise_share_sampled"] == 0.2
     assert "0.100 / 0.200" in gradient_factor_section(t)
+
+
+def test_cli_merges_runs_and_suffixes_methods(tmp_path, capsys):
+    import json
+
+    from irrobust.recsys.report import _main
+
+    def unit(run: str, method: str, seed: int, values: list[float]) -> None:
+        ck = tmp_path / run / "checkpoints" / "recsys"
+        ck.mkdir(parents=True, exist_ok=True)
+        rec = {"users": ["1", "2", "3"], "metrics": {"Recall@20": values}, "stats": {}, "epoch_stats": []}
+        (ck / f"d__MF__{method}__r0400__s{seed}.json").write_text(json.dumps(rec))
+
+    for seed in (1, 2):
+        unit("ref", "standard", seed, [0.1, 0.2, 0.3])
+        unit("ref", "pld", seed, [0.2, 0.3, 0.4])
+        unit("tau1", "pld", seed, [0.15, 0.25, 0.35])
+    assert _main([f"reference={tmp_path / 'ref'}", f"reference={tmp_path / 'tau1'}@tau=1"]) == 0
+    out = capsys.readouterr().out
+    assert "| reference | MF | 0.4 | PLD | 0.3000" in out
+    assert "| reference | MF | 0.4 | PLD tau=1 | 0.2500" in out and "+0.0500" in out
+    assert _main(["no-equals-sign"]) == 2
+    assert _main([f"x={tmp_path / 'missing'}"]) == 2
