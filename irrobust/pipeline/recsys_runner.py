@@ -27,12 +27,13 @@ def run_recsys_pipeline(cfg: RecsysPipeline, rd: RunDir, progress: bool = True) 
     from irrobust.recsys.experiment import run_recsys
     from irrobust.recsys.report import recsys_section
     from irrobust.report.html import write_html_report
+    from irrobust.report.markdown import report_header
 
     table = run_recsys(cfg.recsys, rd.path, seed=cfg.seed, progress=progress)
     atomic_write_text(rd.file("results.csv"), table.to_csv(index=False))
     atomic_write_json(rd.file("summary.json"), summarize(table).to_dict(orient="records"))
     section = recsys_section(table, rd.path)
-    report = f"# {cfg.name}\n\n{cfg.description}\n\n{section}\n"
+    report = f"{report_header(cfg.name, cfg.description)}\n{section}\n"
     atomic_write_text(rd.file("report.md"), report)
     write_html_report(rd.file("report.html"), cfg.name, report)
     return {"datasets": {cfg.recsys.label: {"rows": len(table)}}, "seeds": sorted(set(table["seed"].tolist()))}

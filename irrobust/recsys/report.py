@@ -434,20 +434,21 @@ def protocol_section(tables: dict[str, pd.DataFrame], measure: str = "Recall@20"
     mean ± std over seeds (n seeds), and for every method against ``standard`` and against ``Origin`` of the same
     protocol/backbone/ρ: Δ (mean over seeds), a two-sided paired t-test over seeds and a two-sided Wilcoxon
     signed-rank test over users (per-user values averaged over seeds), Holm-adjusted within each protocol and
-    baseline. ``*`` marks adjusted p < 0.05.
+    baseline. ``*`` marks adjusted p < 0.05. Last column: the selected (best-validation) epoch of each seed.
 
     Example:
         >>> md = protocol_section({"reference": t_ref, "irrobust": t_irr})  # doctest: +SKIP
     """
     lines = [
         f"| protocol | backbone | ρ | method | {measure} mean ± std (seeds) | Δ vs standard: p seeds / p users | "
-        "Δ vs Origin: p seeds / p users |",
-        "|---|---|---|---|---|---|---|",
+        "Δ vs Origin: p seeds / p users | best epochs |",
+        "|---|---|---|---|---|---|---|---|",
     ]
     for proto, table in tables.items():
         t = table[(table.task == TASK) & (table.measure == measure)]
         if t.empty:
             continue
+        best = table[(table.task == STATS_TASK) & (table.measure == "best_epoch")]
         sm = summary_table(t)
         sigs = {b: significance_table(t, baseline=b).set_index(["system", "condition"]) for b in ("standard", "Origin")}
         order = {"standard": 0, "Origin": 1}
@@ -471,7 +472,11 @@ def protocol_section(tables: dict[str, pd.DataFrame], measure: str = "Recall@20"
                     f"{r.delta:+.4f}: {_fmt_p(r.p_ttest_holm)}{star(r.p_ttest_holm)} / "
                     f"{_fmt_p(r.p_wilcoxon_holm)}{star(r.p_wilcoxon_holm)}"
                 )
-            lines.append(f"| {proto} | {backbone} | {_rho(cond):g} | {method} | {cell} | {comps[0]} | {comps[1]} |")
+            be = best[(best.system == system) & (best.condition == cond)].sort_values("seed").value
+            epochs = ", ".join(str(int(x)) for x in be)
+            lines.append(
+                f"| {proto} | {backbone} | {_rho(cond):g} | {method} | {cell} | {comps[0]} | {comps[1]} | {epochs} |"
+            )
     return "\n".join(lines)
 
 

@@ -26,7 +26,7 @@ import pandas as pd
 from irrobust.evaluate.robustness import bootstrap_ci, per_query_std, per_query_variance, worst_fraction_mean
 from irrobust.evaluate.significance import CORRECTION_NAMES
 from irrobust.evaluate.table import compare_conditions
-from irrobust.report.markdown import effectiveness_tables, markdown_table, pvalue_table
+from irrobust.report.markdown import effectiveness_tables, markdown_table, md_escape, pvalue_table, report_header
 
 NEURAL = {"dense", "cross-encoder", "interaction"}
 
@@ -131,7 +131,7 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
     """
     sig = cfg.significance
     measure = cfg.robustness_measure or cfg.measures[0]
-    out = [f"# {cfg.name}\n\n{cfg.description}".rstrip() + "\n"]
+    out = [report_header(cfg.name, cfg.description)]
     eff = table[table.task == "effectiveness"]
     out.append(
         "## Effectiveness\n\n" + effectiveness_tables(eff, comp, cfg.baseline, sig.test, sig.correction, sig.alpha)
@@ -151,7 +151,7 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
             rows = [[r["system"], families.get(r["system"], ""), f"{r['mean']:.4f}", f"{r['std']:.4f}",
                      f"{r['variance']:.4f}"] + [f"{r[c]:.4f}" for c in worst_cols]
                     + [f"[{r['ci_low']:.4f}, {r['ci_high']:.4f}]"] for _, r in grp.iterrows()]  # fmt: skip
-            parts.append(f"### {ds}\n\n" + markdown_table(["system", "family", "mean", "std", "variance", *worst_cols,
+            parts.append(f"### {md_escape(ds)}\n\n" + markdown_table(["system", "family", "mean", "std", "variance", *worst_cols,
                                                            "CI of mean"], rows))  # fmt: skip
             plot = f"plots/variance-{_slug(ds)}.png"
             data = eff[(eff.dataset == ds) & (eff.measure == measure)]
@@ -159,12 +159,12 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
 
             def draw(ax, data=data, systems=systems, ds=ds):
                 ax.boxplot([data[data.system == s].value.to_numpy() for s in systems], showmeans=True)
-                ax.set_xticks(range(1, len(systems) + 1), systems, rotation=20)
+                ax.set_xticks(range(1, len(systems) + 1), [_plain(s) for s in systems], rotation=20)
                 ax.set_ylabel(f"per-query {measure}")
-                ax.set_title(f"{ds}: per-query spread")
+                ax.set_title(_plain(f"{ds}: per-query spread"))
 
             _plot(rd.file(plot), draw)
-            parts.append(f"![per-query spread on {ds}]({plot})")
+            parts.append(f"![per-query spread on {md_escape(ds)}]({plot})")
             card.append(("T1 variance", ds, grp.rename(columns={"std": "value"})[["system", "value"]],
                          f"lowest std of {measure}", True))  # fmt: skip
         out.append("\n\n".join(parts) + "\n")
@@ -195,7 +195,7 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
             if st is not None:
                 rows.append(["queries changed"] + [f"{int(st.loc[c, 'changed'])}/{int(st.loc[c, 'queries'])}"
                                                    for c in shifts])  # fmt: skip
-            parts.append(f"### {ds}\n\n" + markdown_table(["system", *shifts], rows))
+            parts.append(f"### {md_escape(ds)}\n\n" + markdown_table(["system", *shifts], rows))
             plot = f"plots/shifts-{_slug(ds)}.png"
 
             def draw(ax, grp=grp, shifts=shifts, systems=systems, ds=ds):
@@ -204,15 +204,15 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
                 for i, s in enumerate(systems):
                     vals = [float(grp[(grp.system == s) & (grp.condition == c)].relative_drop.iloc[0]) * 100
                             for c in shifts]  # fmt: skip
-                    ax.bar(x + i * width, vals, width, label=s)
-                ax.set_xticks(x + width * (len(systems) - 1) / 2, shifts, rotation=15)
+                    ax.bar(x + i * width, vals, width, label=_plain(s))
+                ax.set_xticks(x + width * (len(systems) - 1) / 2, [_plain(c) for c in shifts], rotation=15)
                 ax.set_ylabel(f"relative drop of {measure} (%)")
                 ax.axhline(0, color="black", linewidth=0.6)
                 ax.legend(fontsize=7)
-                ax.set_title(f"{ds}: drop per shift")
+                ax.set_title(_plain(f"{ds}: drop per shift"))
 
             _plot(rd.file(plot), draw)
-            parts.append(f"![drop per shift on {ds}]({plot})")
+            parts.append(f"![drop per shift on {md_escape(ds)}]({plot})")
             mean_drop = grp.groupby("system", sort=False).relative_drop.mean().rename("value").reset_index()
             card.append(("T2 query shifts", ds, mean_drop, f"smallest mean relative drop of {measure}", True))
         out.append("\n\n".join(parts) + "\n")
@@ -227,7 +227,7 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
                  "▼ / ▲ = significantly lower / higher than in-domain; a negative drop means the in-domain model is "
                  "the weaker one.\n"]  # fmt: skip
         if cc.empty:
-            targets = ", ".join(cfg.tasks.transfer.targets)
+            targets = ", ".join(map(md_escape, cfg.tasks.transfer.targets))
             parts.append(f"None of the targets ({targets}) has training data, so no in-domain model exists; the "
                          "effectiveness tables above show the transferred systems against BM25 on each target.")  # fmt: skip
             out.append("\n\n".join(parts) + "\n")
@@ -269,7 +269,7 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
         verdict = (f"Neural rankers win {len(neural)} of {len(rows)} task × dataset comparisons{tie_note}."
                    if has_neural else "This run has no neural ranker, so it cannot answer whether neural rankers "
                    "are more robust; it compares the lexical and learned systems it has.")  # fmt: skip
-        excluded = "; ".join(f"{ds}: {', '.join(names)}" for ds, names in weak.items())
+        excluded = "; ".join(f"{md_escape(ds)}: {', '.join(map(md_escape, names))}" for ds, names in weak.items())
         eligibility = (f" Not eligible to win (significantly worse than the baseline on clean {measure}): "
                        f"{excluded}." if excluded else "")  # fmt: skip
         out.append("## Scorecard — are neural rankers robust?\n\n"
@@ -279,6 +279,16 @@ def robustness_report(cfg, table: pd.DataFrame, comp: pd.DataFrame, shift_stats:
     timing_rows = [[k, f"{v:.1f}"] for k, v in timings.items()]
     out.append("## Timings (seconds)\n\n" + markdown_table(["step", "seconds"], timing_rows) + "\n")
     return "\n".join(out)
+
+
+def _plain(text: str) -> str:
+    """A user-supplied label as literal plot text (a ``$`` would start matplotlib math mode, which can fail to parse).
+
+    Example:
+        >>> print(_plain("a$x^$b"))
+        a\\$x^\\$b
+    """
+    return str(text).replace("$", r"\$")
 
 
 def _slug(name: str) -> str:
