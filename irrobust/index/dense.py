@@ -63,17 +63,23 @@ def model_sha256() -> str:
     return sha256_file(model_path() / "model.safetensors")
 
 
-@functools.lru_cache(maxsize=1)
-def load_encoder() -> Any:
-    """The SentenceTransformer (CPU), loaded once per process.
+def load_encoder(device: str = "auto") -> Any:
+    """The SentenceTransformer on ``device`` (``auto``: CUDA when available, else the CPU), loaded once per process.
 
     Example:
         >>> load_encoder().get_sentence_embedding_dimension()   # doctest: +SKIP
         384
     """
+    from irrobust.util.compute import resolve_device
+
+    return _load_encoder(resolve_device(device, where="dense.device"))
+
+
+@functools.lru_cache(maxsize=2)
+def _load_encoder(device: str) -> Any:
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(model_path()), device="cpu")
+    return SentenceTransformer(str(model_path()), device=device)
 
 
 def encode(texts: list[str], batch_size: int = 32) -> np.ndarray:

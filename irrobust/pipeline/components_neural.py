@@ -61,7 +61,10 @@ class CrossEncoderParams(LearnedParams):
     """The MiniLM cross-encoder reranker fine-tuned by irrobust."""
 
     max_length: int | None = Field(None, ge=16, le=512)
-    precision: Literal["fp32", "bf16", "bf16-autocast", "int8", "fast"] = "fp32"
+    precision: Literal["auto", "fp32", "bf16", "bf16-autocast", "int8", "fast"] = Field(
+        "auto", description="auto: exact fp32 on the CPU, bf16/fp16 autocast on CUDA"
+    )
+    device: str = Field("auto", description="auto (CUDA when available), cpu, cuda or cuda:N")
     dev_fraction: float | None = Field(
         None, ge=0.0, lt=1.0, description="training queries held out to fit the first-stage interpolation weight"
     )
@@ -69,6 +72,18 @@ class CrossEncoderParams(LearnedParams):
         False, description="true: interpolate with the first-stage score (weight fitted on the held-out queries); "
         "a number in [0, 1]: that weight; false: the model's score alone",
     )  # fmt: skip
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        from irrobust.errors import ConfigError
+        from irrobust.util.compute import resolve_device
+
+        try:
+            resolve_device(v)  # an unknown spelling, or CUDA on a machine without it, fails at validation
+        except ConfigError as err:
+            raise ValueError(err.message) from None
+        return v
 
     @field_validator("interpolate")
     @classmethod
@@ -118,7 +133,7 @@ def _cross_encoder(ctx: StageContext, p: CrossEncoderParams) -> Transformer:
         cfg = with_overrides(cfg, negatives={"n_neg": p.n_neg})
     return CrossEncoderReranker.from_dataset(p.train_on or ctx.default_train(), name=p.model,
                                              docs=ctx.dataset.docs, train=p.fit, config=cfg, precision=p.precision,
-                                             interpolate=p.interpolate)  # fmt: skip
+                                             interpolate=p.interpolate, device=p.device)  # fmt: skip
 
 
 @register_ranker("knrm", KNRMParams, "KNRM kernel-pooling interaction model", family="interaction")

@@ -374,7 +374,8 @@ class CrossEncoderReranker(TrainedReranker):
     Args:
         model: a model directory (see :func:`train_cross_encoder`).
         docs: a document store (``dataset.docs``) or dataset, for tables without ``text``.
-        precision, token_budget, max_batch, threads, cache_size: see :class:`CrossEncoderScorer`.
+        precision, token_budget, max_batch, threads, cache_size, device: see :class:`CrossEncoderScorer`
+            (``device="auto"`` runs on CUDA when available, with mixed precision; on the CPU scores are exact fp32).
         activation: ``"sigmoid"`` (default; scores in (0, 1)) or ``"none"`` (logits).
         interpolate: ``False`` (default: the model's score alone), ``True`` (interpolate with the incoming
             first-stage ``score`` using the weight fitted on held-out queries at training time, see
@@ -390,14 +391,15 @@ class CrossEncoderReranker(TrainedReranker):
         self,
         model: str | Path,
         docs: Any = None,
-        precision: str = "fp32",
-        token_budget: int = 8192,
+        precision: str = "auto",
+        token_budget: int | None = None,
         max_batch: int = 128,
         threads: int | None = None,
         cache_size: int = 0,
         activation: str = "sigmoid",
         interpolate: bool | float = False,
         verify: bool = True,
+        device: str = "auto",
     ) -> None:
         self.path = Path(model)
         self.manifest = check_model_dir(
@@ -418,6 +420,7 @@ class CrossEncoderReranker(TrainedReranker):
             threads=threads,
             cache_size=cache_size,
             activation=activation,
+            device=device,
         )
         self.name = f"CE({self.manifest.get('name', self.path.name)})"
 
@@ -453,6 +456,8 @@ class CrossEncoderReranker(TrainedReranker):
         }
         if self.alpha is not None:
             spec["interpolation_alpha"] = self.alpha
+        if self.scorer.device != "cpu":  # CPU specs (and the checkpoints keyed by them) stay as they were
+            spec["device"] = self.scorer.device
         return spec
 
 

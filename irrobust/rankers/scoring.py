@@ -1,4 +1,4 @@
-"""Fast cross-encoder scoring of (query, document) pairs on CPU.
+"""Fast cross-encoder scoring of (query, document) pairs, on the CPU or a CUDA GPU.
 
 A :class:`CrossEncoderScorer` wraps a BERT-style sequence-classification model (one logit;
 ``transformers.AutoModelForSequenceClassification`` + a fast tokenizer) and scores plain lists of
@@ -10,7 +10,8 @@ score thousands of perturbed copies of documents, so it is built for throughput:
   ``model_max_length``);
 * pairs are sorted by token length and packed into dynamic batches bounded by a token budget
   (``batch_size × padded_length <= token_budget``), so there is almost no padding;
-* inference runs under ``torch.inference_mode()`` with the thread count set to the available CPUs;
+* inference runs under ``torch.inference_mode()`` on ``device`` (``auto``: CUDA when available), with the
+  thread count set to the available CPUs on the CPU;
 * scores come back in the caller's order, optionally through a sigmoid (the default, as
   ``CrossEncoder.predict`` for a 1-logit model) and an optional LRU cache keyed by
   (model id, query, sha1 of the document text).
@@ -24,6 +25,8 @@ Precision modes (``precision=``):
 * ``"int8"`` — dynamic int8 quantization of the encoder's linear layers (weights int8, activations
   quantized per batch; ``torch.ao.quantization.quantize_dynamic``), fast on AVX2/VNNI CPUs.
 * ``"fast"`` — ``"bf16"`` if the CPU has native bf16, else ``"int8"`` (see :func:`resolve_precision`).
+* ``"auto"`` (the default) — ``"fp32"`` on the CPU (exact, as before); on CUDA, mixed precision: autocast to
+  bf16 (fp16 on GPUs without bf16) with fp32 weights, and a larger token budget per forward pass.
 
 Example:
     >>> scorer = CrossEncoderScorer("indexes/beir/scifact/models/ce-minilm")   # doctest: +SKIP
@@ -45,9 +48,11 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from irrobust.errors import ModelError
-from irrobust.rankers.training import default_threads
+from irrobust.util.compute import cuda_autocast_dtype, default_threads, resolve_device
 
-PRECISIONS = ("fp32", "bf16", "bf16-autocast", "int8", "fast")
+PRECISIONS = ("auto", "fp32", "bf16", "bf16-autocast", "int8", "fast")
+#: default token budget per forward pass on a CUDA device (the CPU default is the constructor's)
+CUDA_TOKEN_BUDGET = 131072
 #: calls scoring at least this many pairs show a progress bar
 PROGRESS_MIN_PAIRS = 2000
 
@@ -67,17 +72,29 @@ def cpu_has_native_bf16() -> bool:
         return False
 
 
-def resolve_precision(precision: str) -> str:
-    """Map ``"fast"`` to the fastest low-precision mode of this CPU; validate the others.
+def resolve_precision(precision: str, device: str = "cpu") -> str:
+    """Map ``"auto"`` and ``"fast"`` to a concrete mode for ``device``; validate the others.
+
+    On the CPU ``"auto"`` is exact ``"fp32"`` and ``"fast"`` the fastest low-precision mode of this CPU; on CUDA
+    both are ``"autocast"`` (bf16, or fp16 without bf16 support). ``"int8"`` is CPU-only.
 
     Example:
         >>> resolve_precision("fast") in ("bf16", "int8")
         True
+        >>> resolve_precision("auto")
+        'fp32'
     """
     if precision not in PRECISIONS:
         raise ModelError(f"unknown precision {precision!r}; choose one of {list(PRECISIONS)}")
-    if precision == "fast":
-        return "bf16" if cpu_has_native_bf16() else "int8"
+    cuda = device.startswith("cuda")
+    if precision in ("auto", "fast"):
+        if cuda:
+            return "autocast"
+        return "fp32" if precision == "auto" else ("bf16" if cpu_has_native_bf16() else "int8")
+    if cuda and precision == "int8":
+        raise ModelError("precision 'int8' (dynamic quantization) runs on the CPU only; use auto on CUDA")
+    if cuda and precision == "bf16-autocast":
+        return "autocast"
     return precision
 
 
@@ -133,15 +150,18 @@ class CrossEncoderScorer:
     Args:
         model: a directory holding ``config.json``, weights and a fast tokenizer (as written by
             :func:`irrobust.rankers.cross_encoder.train_cross_encoder` or ``save_pretrained``).
-        precision: ``"fp32"`` (exact), ``"bf16"``, ``"bf16-autocast"``, ``"int8"`` or ``"fast"``.
+        precision: ``"auto"`` (exact fp32 on the CPU, mixed precision on CUDA), ``"fp32"``, ``"bf16"``,
+            ``"bf16-autocast"``, ``"int8"`` (CPU) or ``"fast"``.
         max_length: truncation length in tokens (default: the tokenizer's ``model_max_length``,
             capped at the model's position embeddings, as ``CrossEncoder`` does).
-        token_budget: at most this many (padded) tokens per forward pass.
+        token_budget: at most this many (padded) tokens per forward pass (default 8192 on the CPU,
+            ``CUDA_TOKEN_BUDGET`` on CUDA).
         max_batch: at most this many pairs per forward pass.
         threads: torch intra-op threads while scoring (default: the CPUs available to the process).
         activation: ``"sigmoid"`` (as ``CrossEncoder.predict``) or ``"none"`` (raw logits).
         cache_size: keep up to this many scores in an LRU cache keyed by (model id, query, sha1(doc)); 0 = off.
         model_id: the cache's model key (default: the weights' sha256 from the manifest, else the path).
+        device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
 
     Example:
         >>> s = CrossEncoderScorer("indexes/beir/scifact/models/ce-minilm", precision="fast")  # doctest: +SKIP
@@ -152,14 +172,15 @@ class CrossEncoderScorer:
     def __init__(
         self,
         model: str | Path,
-        precision: str = "fp32",
+        precision: str = "auto",
         max_length: int | None = None,
-        token_budget: int = 8192,
+        token_budget: int | None = None,
         max_batch: int = 128,
         threads: int | None = None,
         activation: str = "sigmoid",
         cache_size: int = 0,
         model_id: str | None = None,
+        device: str = "auto",
     ) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
@@ -169,13 +190,17 @@ class CrossEncoderScorer:
             raise ModelError("not a model directory (no config.json)", where=str(self.path))
         if activation not in ("sigmoid", "none"):
             raise ModelError(f"activation must be 'sigmoid' or 'none', got {activation!r}")
+        self.device = resolve_device(device, where="cross_encoder.device")
+        if token_budget is None:
+            token_budget = CUDA_TOKEN_BUDGET if self.device.startswith("cuda") else 8192
         if token_budget < 1 or max_batch < 1:
             raise ModelError(f"token_budget and max_batch must be positive, got {token_budget}, {max_batch}")
-        self.precision = resolve_precision(precision)
+        self.precision = resolve_precision(precision, self.device)
         self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), use_fast=True)
         if not getattr(self.tokenizer, "is_fast", False):
             raise ModelError("the model's tokenizer has no fast (Rust) implementation", where=str(self.path))
-        model_obj = AutoModelForSequenceClassification.from_pretrained(str(self.path))
+        # fp32 master weights whatever the saved dtype (an fp16 export stays exact on the CPU; CUDA autocasts)
+        model_obj = AutoModelForSequenceClassification.from_pretrained(str(self.path), dtype=torch.float32)
         if model_obj.config.num_labels != 1:
             raise ModelError(
                 f"expected a 1-logit ranking model, got num_labels={model_obj.config.num_labels}", where=str(self.path)
@@ -191,7 +216,7 @@ class CrossEncoderScorer:
             model_obj = model_obj.to(torch.bfloat16)
         elif self.precision == "int8":
             model_obj = _quantize_int8(model_obj)
-        self.model = model_obj
+        self.model = model_obj.to(self.device)
         self.pad_id = int(self.tokenizer.pad_token_id or 0)
         self.model_id = model_id or _model_id(self.path)
         self.cache_size = int(cache_size)
@@ -265,12 +290,15 @@ class CrossEncoderScorer:
         ids, types = enc["input_ids"], enc["token_type_ids"]
         lengths = np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
         logits = np.empty(len(ids), dtype=np.float32)
-        autocast = (
-            torch.autocast("cpu", dtype=torch.bfloat16)
-            if self.precision == "bf16-autocast"
-            else contextlib.nullcontext()
-        )
-        with torch_threads(self.threads), torch.inference_mode(), autocast:
+        cuda = self.device.startswith("cuda")
+        if self.precision == "autocast":
+            autocast = torch.autocast("cuda", dtype=cuda_autocast_dtype(self.device))
+        elif self.precision == "bf16-autocast":
+            autocast = torch.autocast("cpu", dtype=torch.bfloat16)
+        else:
+            autocast = contextlib.nullcontext()
+        pending: list[tuple[np.ndarray, Any]] = []  # CUDA: copy logits back once, after every batch is queued
+        with torch_threads(None if cuda else self.threads), torch.inference_mode(), autocast:
             batches = plan_batches(lengths, self.token_budget, self.max_batch)
             show = self.progress and len(ids) >= PROGRESS_MIN_PAIRS
             for batch in tqdm(batches, desc="cross-encoder", unit="batch", disable=not show, leave=False):
@@ -284,13 +312,18 @@ class CrossEncoderScorer:
                     token_types[row, :m] = types[i]
                     mask[row, :m] = 1
                 out = self.model(
-                    input_ids=torch.from_numpy(input_ids),
-                    attention_mask=torch.from_numpy(mask),
-                    token_type_ids=torch.from_numpy(token_types),
+                    input_ids=torch.from_numpy(input_ids).to(self.device, non_blocking=True),
+                    attention_mask=torch.from_numpy(mask).to(self.device, non_blocking=True),
+                    token_type_ids=torch.from_numpy(token_types).to(self.device, non_blocking=True),
                 ).logits
-                logits[batch] = out[:, 0].float().numpy()
+                if cuda:
+                    pending.append((batch, out[:, 0].float()))
+                else:
+                    logits[batch] = out[:, 0].float().numpy()
                 self.stats["forward_tokens"] += input_ids.size
                 self.stats["real_tokens"] += int(lengths[batch].sum())
+            for batch, values in pending:
+                logits[batch] = values.cpu().numpy()
         if self.activation == "sigmoid":
             return (1.0 / (1.0 + np.exp(-logits.astype(np.float64)))).astype(np.float32)
         return logits

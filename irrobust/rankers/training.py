@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -36,6 +35,7 @@ import pandas as pd
 
 from irrobust import paths
 from irrobust.errors import ModelError
+from irrobust.util.compute import default_threads  # noqa: F401  (re-exported: trainers import it from here)
 from irrobust.util.io import atomic_dir, atomic_write_json, sha256_file
 
 MANIFEST = "manifest.json"
@@ -422,26 +422,6 @@ def config_dict(obj: Any) -> dict[str, Any]:
         3
     """
     return json.loads(json.dumps(asdict(obj), default=str))
-
-
-def default_threads() -> int:
-    """Number of torch threads to use: ``IRROBUST_THREADS`` if set, else the CPUs available to this process.
-
-    Set ``IRROBUST_THREADS=1`` to run several single-threaded jobs side by side without oversubscribing the cores.
-
-    Example:
-        >>> default_threads() >= 1
-        True
-    """
-    env = os.environ.get("IRROBUST_THREADS", "").strip()
-    if env:
-        if not env.isdigit() or int(env) < 1:
-            raise ModelError(f"IRROBUST_THREADS must be a positive integer, got {env!r}", where="environment")
-        return int(env)
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover (non-Linux)
-        return max(1, os.cpu_count() or 1)
 
 
 def reusable_model(final: Path, kind: str, ds: Any, training_spec: dict[str, Any], force: bool = False) -> bool:
