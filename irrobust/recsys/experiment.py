@@ -98,7 +98,8 @@ __all__ = [
 TASK = "recsys-noise"
 STATS_TASK = "recsys-noise-stats"
 EPOCH_TASK = "recsys-noise-epoch"
-#: per-epoch diagnostics copied into the results table (task EPOCH_TASK, qid = the 1-based epoch)
+#: per-epoch diagnostics copied into the results table (task EPOCH_TASK, qid = the 1-based epoch); plus
+#: ``valid_score`` at every validated epoch
 EPOCH_MEASURES = ("grad_factor_chosen", "grad_factor_uniform", "noise_share_sampled", "drop_rate")
 COLUMNS = ["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"]
 #: config keys that do not change any number (excluded from the unit hash)
@@ -441,6 +442,11 @@ def _records_to_rows(rec: dict[str, Any], label: str, backbone: str, method: str
             for m in EPOCH_MEASURES
             if vals[m] == vals[m]  # skip NaN
         )
+    # the selection score of every validation (Recall@valid_k; T-CE: minus the validation loss)
+    rows.extend(
+        (label, system, EPOCH_TASK, cond, str(int(e)), "valid_score", float(v), seed)
+        for e, v in rec.get("valid_history", [])
+    )
     return rows
 
 

@@ -34,6 +34,7 @@ __all__ = [
     "load_run_table",
     "protocol_section",
     "recsys_section",
+    "validation_curve_section",
     "significance_table",
     "summary_table",
 ]
@@ -395,6 +396,38 @@ def gradient_factor_section(table: pd.DataFrame) -> str:
     return "\n".join(lines)
 
 
+def validation_curve_section(table: pd.DataFrame) -> str:
+    """Markdown table of the model-selection score at every validated epoch (mean over seeds) per system and ρ,
+    from the ``valid_score`` rows: shows whether a method was still improving when training stopped.
+
+    Example:
+        >>> rows = [("d", "MF/PLD", EPOCH_TASK, "rho=0.4", str(e), "valid_score", e / 1000, 1) for e in (20, 40)]
+        >>> t = pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"])
+        >>> "| MF/PLD | 0.4 | 0.0200 | 0.0400 |" in validation_curve_section(t)
+        True
+    """
+    e = table[(table.task == EPOCH_TASK) & (table.measure == "valid_score")]
+    if e.empty:
+        return ""
+    e = e.assign(epoch=e.qid.astype(int))
+    piv = e.groupby(["system", "condition", "epoch"])["value"].mean()
+    epochs = sorted(set(e.epoch))
+    if len(epochs) > 12:  # keep the table readable: about 10 evenly spaced validations and the last
+        step = max(1, len(epochs) // 10)
+        epochs = sorted(set(epochs[::step]) | {epochs[-1]})
+    keys = sorted({(s, c) for s, c, _ in piv.index}, key=lambda k: (_split_system(k[0])[0], _rho(k[1]), k[0]))
+    lines = [
+        "Validation score (Recall@20; T-CE: −validation loss) by epoch, mean over seeds:",
+        "",
+        "| system | ρ | " + " | ".join(f"ep {x}" for x in epochs) + " |",
+        "|---|---|" + "---|" * len(epochs),
+    ]
+    for system, cond in keys:
+        cells = [f"{piv[(system, cond, x)]:.4f}" if (system, cond, x) in piv.index else "" for x in epochs]
+        lines.append(f"| {system} | {_rho(cond):g} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
 def load_run_table(run_dir: Path) -> pd.DataFrame:
     """The long results table of a recsys run directory, rebuilt from its finished units' checkpoints
     (``checkpoints/recsys/*.json``, kept by finished runs too) so that a grid still running can be reported;
@@ -497,6 +530,7 @@ def _main(argv: list[str] | None = None) -> int:
     )
     ap.add_argument("--measure", default="Recall@20")
     ap.add_argument("--gradient", action="store_true", help="also print PLD's per-epoch gradient-factor table")
+    ap.add_argument("--curves", action="store_true", help="also print the validation score at every validated epoch")
     args = ap.parse_args(argv)
     try:
         tables: dict[str, pd.DataFrame] = {}
@@ -515,6 +549,11 @@ def _main(argv: list[str] | None = None) -> int:
                 gf = gradient_factor_section(t)
                 if gf:
                     print(f"\n{label}:\n\n{gf}")
+        if args.curves:
+            for label, t in tables.items():
+                vc = validation_curve_section(t)
+                if vc:
+                    print(f"\n{label}:\n\n{vc}")
     except (IrrobustError, ValueError, OSError) as exc:
         print(f"irrobust: {exc}", file=sys.stderr)
         return 2
