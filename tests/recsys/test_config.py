@@ -50,10 +50,28 @@ def test_pld_warmup_only_matters_for_pld():
     assert RecsysConfig(epochs=5, pld_warmup_epochs=5, methods=["standard", "uniform"]).epochs == 5
 
 
-@pytest.mark.parametrize("name", ["recsys_pld_ml100k.yaml", "recsys_pld_lastfm.yaml"])
+@pytest.mark.parametrize(
+    "name",
+    [
+        "recsys_pld_ml100k.yaml",
+        "recsys_pld_lastfm.yaml",
+        "recsys_reference_ml100k.yaml",
+        "recsys_reference_lastfm.yaml",
+        "recsys_reference_tau1_ml100k.yaml",
+        "recsys_reference_tau1_lastfm.yaml",
+    ],
+)
 def test_pipeline_files_validate(name):
     doc = yaml.safe_load((ROOT / "pipelines" / name).read_text())
     assert doc["kind"] == "recsys" and isinstance(doc["seed"], int) and doc["name"].startswith("pld-")
     cfg = parse_recsys_config(doc["recsys"], where=name)
-    assert "standard" in cfg.methods and "pld" in cfg.methods
-    assert set(cfg.backbones) == {"MF", "LightGCN"}
+    assert "pld" in cfg.methods and set(cfg.backbones) == {"MF", "LightGCN"}
+    assert sorted(cfg.rhos) == [0.0, 0.2, 0.4] and cfg.n_seeds >= 3  # the issue-13 grid
+    if "reference" in name:
+        assert cfg.protocol == "reference" and (cfg.epochs, cfg.eval_step, cfg.select_from_epoch) == (100, 20, 40)
+        assert cfg.pld_tau == (1.0 if "tau1" in name else 0.1)
+        if "tau1" not in name:
+            assert set(cfg.methods) == {"standard", "pld", "uniform"}
+    else:
+        assert cfg.protocol == "irrobust" and cfg.stopping_step < cfg.epochs // cfg.eval_step  # early stopping
+        assert set(cfg.methods) == {"standard", "pld", "uniform"}
