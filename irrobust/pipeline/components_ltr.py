@@ -48,6 +48,10 @@ class LTRParams(Params):
     early_stopping_rounds: int = Field(50, ge=1, le=10_000)
     valid_fraction: float = Field(0.2, gt=0, lt=1, description="share of training queries held out for early stopping")
     max_queries: int | None = Field(None, ge=2, description="train on at most this many queries (quick runs)")
+    train_split: Literal["all", "document_disjoint"] = Field(
+        "all", description="document_disjoint: drop training queries whose relevant documents are relevant for the "
+        "evaluation queries (measures memorisation; see docs/robustness.md)",
+    )  # fmt: skip
 
 
 @register_ranker("ltr", LTRParams, "LambdaMART (LightGBM) over lexical + MiniLM features of BM25 candidates",
@@ -70,6 +74,7 @@ def _ltr(ctx: StageContext, p: LTRParams) -> Transformer:
         early_stopping_rounds=p.early_stopping_rounds,
         valid_fraction=p.valid_fraction,
         max_queries=p.max_queries,
+        disjoint_from=ctx.dataset.id if p.train_split == "document_disjoint" else None,
     )
     return LTRReranker(model, index=ctx.index)
 

@@ -55,6 +55,10 @@ class LearnedParams(Params):
     )
     n_neg: int | None = Field(None, ge=1, le=1000, description="BM25 hard negatives per positive")
     seed: Seed | None = Field(None, description="training seed (default: the pipeline seed)")
+    train_split: Literal["all", "document_disjoint"] = Field(
+        "all", description="document_disjoint: drop training queries whose relevant documents are relevant for the "
+        "evaluation queries (measures memorisation; see docs/robustness.md)",
+    )  # fmt: skip
 
 
 class CrossEncoderParams(LearnedParams):
@@ -101,6 +105,8 @@ class KNRMParams(LearnedParams):
 
 def _overrides(p: LearnedParams, ctx: StageContext, extra: tuple[str, ...] = ()) -> dict:
     out = {"seed": p.seed if p.seed is not None else ctx.seed}
+    if p.train_split == "document_disjoint":
+        out["disjoint_from"] = ctx.dataset.id
     for key in ("epochs", "max_queries", "max_pos_per_query", *extra):
         if getattr(p, key, None) is not None:
             out[key] = getattr(p, key)

@@ -60,7 +60,7 @@ from irrobust.rankers.training import (
     reusable_model,
     sampled_training_groups,
     seed_everything,
-    select_queries,
+    training_queries,
     vocab_hash,
     write_model_dir,
 )
@@ -117,6 +117,9 @@ class CrossEncoderConfig:
     max_pos_per_query: int | None = None
     max_groups: int | None = 1000
     max_queries: int | None = None
+    #: train only on queries whose relevant documents are not relevant for this dataset's queries (see
+    #: :func:`irrobust.rankers.training.training_queries`); None: every training query
+    disjoint_from: str | None = None
     dev_fraction: float = 0.0
     dev_depth: int = 30
     seed: int = 0
@@ -207,7 +210,7 @@ def train_cross_encoder(
         return final
 
     base = base_model_path()
-    queries = select_queries(ds.queries, cfg.max_queries, cfg.seed)
+    queries = training_queries(ds, cfg)
     queries, dev_queries = holdout_queries(queries, cfg.dev_fraction, cfg.seed)
     groups = sampled_training_groups(ds, queries, cfg)
     docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})

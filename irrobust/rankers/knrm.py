@@ -68,7 +68,7 @@ from irrobust.rankers.training import (
     reusable_model,
     sampled_training_groups,
     seed_everything,
-    select_queries,
+    training_queries,
     vocab_hash,
     write_model_dir,
 )
@@ -99,6 +99,9 @@ class KNRMConfig:
     negatives: NegativesConfig = field(default_factory=lambda: NegativesConfig(n_neg=4, depth=100))
     max_pos_per_query: int | None = 2
     max_queries: int | None = None
+    #: train only on queries whose relevant documents are not relevant for this dataset's queries (see
+    #: :func:`irrobust.rankers.training.training_queries`); None: every training query
+    disjoint_from: str | None = None
     seed: int = 0
     threads: int | None = None
 
@@ -222,7 +225,7 @@ def train_knrm(
     base = base_model_path()
     tokenizer = _tokenizer(str(base))
     enc = _Encoder(tokenizer)
-    queries = select_queries(ds.queries, cfg.max_queries, cfg.seed)
+    queries = training_queries(ds, cfg)
     groups = sampled_training_groups(ds, queries, cfg)
     docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})
     doc_ids = dict(zip(docnos, enc(ds.docs.texts(docnos), cfg.doc_max_tokens), strict=True))

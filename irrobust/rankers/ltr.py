@@ -106,6 +106,9 @@ class LTRConfig:
     early_stopping_rounds: int = 50
     valid_fraction: float = 0.2
     max_queries: int | None = None
+    #: train only on queries whose relevant documents are not relevant for this dataset's queries (see
+    #: :func:`irrobust.rankers.training.training_queries`); None: every training query
+    disjoint_from: str | None = None
     num_threads: int = 1
     bm25: tuple[float, float] = (0.9, 0.4)
     mu: float = 1000.0
@@ -154,7 +157,10 @@ class LTRConfig:
             >>> LTRConfig(dataset="x", features=("bm25",)).as_dict()["features"]
             ['bm25']
         """
-        return json.loads(json.dumps(asdict(self)))
+        out = json.loads(json.dumps(asdict(self)))
+        if out.get("disjoint_from") is None:  # the digest (model name) of models trained before the option
+            out.pop("disjoint_from", None)
+        return out
 
     def digest(self) -> str:
         """Short hash of the configuration (default model names use it).
@@ -557,10 +563,10 @@ def _train(ds: Any, cfg: LTRConfig, directory: Path, progress: bool) -> LTRModel
     from irrobust.evaluate.measures import evaluate_run
     from irrobust.index.lucene import lucene_index
     from irrobust.rankers.lexical import BM25
-    from irrobust.rankers.training import select_queries, write_model_dir
+    from irrobust.rankers.training import training_queries, write_model_dir
 
     t0 = time.perf_counter()
-    queries = select_queries(ds.queries, cfg.max_queries, cfg.seed)
+    queries = training_queries(ds, cfg)
     qrels = ds.qrels
     index = lucene_index(ds, progress=progress)
     bm25 = BM25(index, k=cfg.k, k1=cfg.bm25[0], b=cfg.bm25[1])

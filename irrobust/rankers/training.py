@@ -98,6 +98,31 @@ def hard_negatives(run: pd.DataFrame, qrels: pd.DataFrame, depth: int = 100) -> 
     return out
 
 
+def training_queries(ds: Any, cfg: Any) -> pd.DataFrame:
+    """The training queries of ``ds`` for a model config: document-disjoint if asked, then ``max_queries``.
+
+    ``cfg.disjoint_from`` (a dataset ID, usually the evaluation split) drops every training query one of whose
+    relevant documents is relevant for a query of that dataset (:mod:`irrobust.data.overlap`), so that a learned
+    ranker cannot score well by remembering the evaluation's relevant documents.
+
+    Example:
+        >>> from irrobust.rankers.knrm import KNRMConfig
+        >>> training_queries(ds, KNRMConfig(disjoint_from="beir/scifact/test")).shape[0]   # doctest: +SKIP
+        537
+    """
+    queries = ds.queries
+    other = getattr(cfg, "disjoint_from", None)
+    if other:
+        from irrobust.data.dataset import dataset
+        from irrobust.data.overlap import disjoint_training_qids
+
+        keep = set(disjoint_training_qids(ds.qrels, dataset(other).qrels))
+        queries = queries[queries["qid"].astype(str).isin(keep)]
+        if queries.empty:
+            raise ModelError(f"no training query of {ds.id} is document-disjoint from {other}", where=ds.id)
+    return select_queries(queries, cfg.max_queries, cfg.seed)
+
+
 def select_queries(queries: pd.DataFrame, max_queries: int | None, seed: int) -> pd.DataFrame:
     """All queries, or a seeded sample of ``max_queries`` of them (for quick tests), in qid order.
 
@@ -421,7 +446,10 @@ def config_dict(obj: Any) -> dict[str, Any]:
         >>> config_dict(NegativesConfig())["n_neg"]
         3
     """
-    return json.loads(json.dumps(asdict(obj), default=str))
+    out = json.loads(json.dumps(asdict(obj), default=str))
+    if "disjoint_from" in out and out["disjoint_from"] is None:  # the spec (and names) of models trained before
+        del out["disjoint_from"]
+    return out
 
 
 def reusable_model(final: Path, kind: str, ds: Any, training_spec: dict[str, Any], force: bool = False) -> bool:
