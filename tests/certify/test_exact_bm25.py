@@ -42,6 +42,8 @@ def windows(sets, lists, lucene):
     for _, query, _, texts, _ in lists:
         for text in texts:
             toks = text.split()
+            if len(tf_gain) >= 8 and len(length) >= 8 and len(both) >= 2:
+                break  # enough of each kind
             for start in range(0, max(len(toks) - 9, 1), 3):
                 short = " ".join(toks[start : start + 9])
                 if _n_attacks(sets, short) > 20_000:
