@@ -27,12 +27,13 @@ import pandas as pd
 
 from irrobust import paths
 from irrobust.data.dataset import Dataset, dataset, train_split_of
+from irrobust.errors import IrrobustError
 from irrobust.evaluate.table import summarize
 from irrobust.pipeline.config import RetrievalPipeline, SystemSpec
 from irrobust.pipeline.experiment import Experiment, Memo
 from irrobust.pipeline.provenance import environment_info
 from irrobust.pipeline.registry import RANKERS, StageContext
-from irrobust.pipeline.rundir import RunDir, now, slug
+from irrobust.pipeline.rundir import STATE, RunDir, now, slug
 from irrobust.pipeline.transformer import RRF, Compose, RankCutoff, ScoreScale, ScoreSum, Transformer, add_ranks
 from irrobust.util.io import atomic_write_json, atomic_write_text, sha256_json
 
@@ -324,29 +325,50 @@ def default_out(cfg: Any) -> Path:
 def run_pipeline(cfg: Any, out: Path | None = None, progress: bool = True, force: bool = False) -> Path:
     """Run a validated pipeline (retrieval or recsys); return the finished run directory.
 
+    The run holds the run directory's lock throughout (a concurrent run into the same directory is refused with a
+    :class:`~irrobust.pipeline.rundir.RunLocked` error). Any failure after the run started leaves ``run.json``
+    marked ``failed`` (with the traceback of an unexpected error) and is raised as an :class:`IrrobustError`
+    naming the run directory (exit code 2 in the CLI); a finished run that a failed rerun did not change stays
+    finished (:meth:`RunDir.fail`).
+
     Example:
         >>> run_pipeline(load_pipeline("pipelines/quickstart.yaml"), Path("/tmp/qs"))  # doctest: +SKIP
     """
+    import traceback
+
     config = cfg.model_dump(mode="json")
     config_hash = sha256_json(config)
     if getattr(cfg, "kind", "retrieval") == "retrieval":
         for ds_id in cfg.datasets:  # fail on unknown datasets before anything is written
             dataset(ds_id)
     rd = RunDir(Path(out) if out else default_out(cfg), config_hash, force=force)
-    rd.prepare()
-    started, t0 = now(), time.perf_counter()
+    rd.lock()
     try:
-        if cfg.kind == "recsys":
-            from irrobust.pipeline.recsys_runner import run_recsys_pipeline
+        rd.prepare()
+        started, t0 = now(), time.perf_counter()
+        try:
+            if cfg.kind == "recsys":
+                from irrobust.pipeline.recsys_runner import run_recsys_pipeline
 
-            details = run_recsys_pipeline(cfg, rd, progress=progress)
-        else:
-            details = run_retrieval(cfg, rd, progress=progress)
-    except BaseException as exc:
-        rd.fail(f"{type(exc).__name__}: {exc}")
-        raise
-    manifest = {"name": cfg.name, "kind": cfg.kind, "config_hash": config_hash, "config": config,
-                "seed": cfg.seed, "started_at": started, "finished_at": now(),
-                "wall_seconds": round(time.perf_counter() - t0, 2), "environment": environment_info(), **details}  # fmt: skip
-    rd.finish(manifest)
+                details = run_recsys_pipeline(cfg, rd, progress=progress)
+            else:
+                details = run_retrieval(cfg, rd, progress=progress)
+            manifest = {"name": cfg.name, "kind": cfg.kind, "config_hash": config_hash, "config": config,
+                        "seed": cfg.seed, "started_at": started, "finished_at": now(),
+                        "wall_seconds": round(time.perf_counter() - t0, 2), "environment": environment_info(),
+                        **details}  # fmt: skip
+            rd.finish(manifest)
+        except IrrobustError as exc:
+            rd.fail(f"{type(exc).__name__}: {exc}")
+            raise
+        except Exception as exc:  # an unexpected failure (e.g. Lucene rejecting a value inside the JVM)
+            rd.fail(f"{type(exc).__name__}: {exc}", details=traceback.format_exc())
+            raise IrrobustError(f"the run failed after it started ({type(exc).__name__}: {exc}); the run directory "
+                                f"is marked failed and {STATE} holds the traceback; fix the cause and rerun the same "
+                                "command to resume", where=str(rd.path)) from exc  # fmt: skip
+        except BaseException as exc:  # interrupted (Ctrl-C): resumable
+            rd.fail(f"{type(exc).__name__}: interrupted")
+            raise
+    finally:
+        rd.unlock()
     return rd.path

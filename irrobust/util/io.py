@@ -4,6 +4,11 @@ A file or directory is either complete or absent: writes go to a temporary
 sibling and are renamed into place, so a killed run never leaves a half file
 that looks finished.
 
+Fault injection (for the kill/resume tests): with ``IRROBUST_KILL_AT_WRITE=N`` in the environment the
+process kills itself with ``SIGKILL`` right after its N-th atomic file write (``N:before``: after writing
+the temporary file of the N-th write but before renaming it into place). Every checkpoint of every task
+is such a write, so this kills a run at any unit boundary, exactly like an outside ``kill -9``.
+
 Example:
     >>> import tempfile, pathlib
     >>> d = pathlib.Path(tempfile.mkdtemp())
@@ -31,6 +36,21 @@ def _umask() -> int:
     return mask
 
 
+_writes = 0
+
+
+def _fault_point(before_rename: bool) -> None:
+    """Kill this process if ``IRROBUST_KILL_AT_WRITE`` names the current write (see module docstring)."""
+    spec = os.environ.get("IRROBUST_KILL_AT_WRITE")
+    if not spec:
+        return
+    n, _, when = spec.partition(":")
+    if n.strip().isdigit() and int(n) == _writes and (when.strip() == "before") == before_rename:
+        import signal
+
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
 def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
     """Write ``data`` to ``path`` atomically (temp file in the same dir, fsync, rename).
 
@@ -40,20 +60,24 @@ def atomic_write_bytes(path: str | os.PathLike, data: bytes) -> None:
         >>> atomic_write_bytes(p, b"\\x00\\x01"); p.read_bytes()
         b'\\x00\\x01'
     """
+    global _writes
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    _writes += 1
     try:
         with os.fdopen(fd, "wb") as fh:
             fh.write(data)
             fh.flush()
             os.fsync(fh.fileno())
         os.chmod(tmp, 0o666 & ~_umask())  # mkstemp creates 0600; give the file the usual permissions
+        _fault_point(before_rename=True)
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(FileNotFoundError):
             os.unlink(tmp)
         raise
+    _fault_point(before_rename=False)
 
 
 def atomic_write_text(path: str | os.PathLike, text: str) -> None:
