@@ -21,8 +21,8 @@ a wrong encoding ends in a traceback. :func:`check_collection` reads every sourc
   a deleted, added or reordered query would attach every later judgement to the wrong query.
 
 Quirks of the real collections are accepted with a warning and a count recorded in the
-:class:`SourceCheck` (stored beside the seeded cache, exposed as ``Dataset.source_check`` and in a run's
-manifest): empty documents (Cranfield has two, ``.I 471`` and ``.I 995``), a few control characters
+:class:`SourceCheck` (stored beside the seeded cache as ``.irrobust-check.json`` and exposed as
+``Dataset.source_check``): empty documents (Cranfield has two, ``.I 471`` and ``.I 995``), a few control characters
 (CACM has two 0x19 bytes), and source files whose SHA-256 differs from the published staged copy (they
 passed every check above, but results may differ from published figures). Cranfield's 225 grade -1
 judgements (mapped to gain 0) and queries without judgements are counted without a warning.
