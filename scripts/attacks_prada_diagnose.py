@@ -5,7 +5,8 @@ For each attacked system of the run, on the first ``--queries`` attacked lists a
 1. **Surrogate–target agreement**: Spearman's rho and Kendall's tau between the surrogate's and the target's scores
    of each attacked list (the surrogate is the run's checkpoint, the lists the run's ``lists-*.json``), and the
    overlap of their top-10.
-2. **Word importance vs the target**: every eligible word of a target document is substituted alone (first
+2. On the first ``--max-targets`` PRADA targets (each costs one target call per eligible word and neighbour),
+   **word importance vs the target**: every eligible word of a target document is substituted alone (first
    occurrence) by each of its table neighbours and the target's score change recorded (the *oracle* gain of the
    word = its best neighbour's gain). Reported: Spearman between PRADA's importance and the oracle gain, and how
    many of the oracle's top-10 words are in PRADA's top 10, TF-IDF's top 10 and a random 10 (expected value).
@@ -13,7 +14,8 @@ For each attacked system of the run, on the first ``--queries`` attacked lists a
    gradient norm per word.
 3. **Candidate quality**: on PRADA's 10 important words, the mean oracle gain of PRADA's chosen neighbour, of the
    nearest neighbour (TF-IDF's choice) and of a uniformly random neighbour (the mean over neighbours), the share of
-   positive gains, and how often PRADA picks the best neighbour (vs 1/#neighbours by chance).
+   positive gains, and how often PRADA picks the best neighbour (vs the share of best neighbours, by chance; words
+   whose neighbours all give the same score are left out of this one).
 
     IRROBUST_THREADS=1 taskset -c 1 .venv/bin/python scripts/attacks_prada_diagnose.py \\
         --pipeline pipelines/attacks_prada_compare.yaml --run runs/prada-compare --queries 8
@@ -80,7 +82,7 @@ def _spearman(a: list[float], b: list[float]) -> float:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Print the diagnostics (and write them as JSON with ``--json``).
+    """Print the diagnostics (and write them as JSON with ``--json``); works on a partial run (finished checkpoints).
 
     Example:
         >>> main(["--run", "runs/x"])   # doctest: +SKIP
@@ -89,7 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--pipeline", default="pipelines/attacks_prada_compare.yaml")
     ap.add_argument("--run", required=True, help="run directory of the pipeline")
-    ap.add_argument("--queries", type=int, default=8, help="first N attacked lists per system")
+    ap.add_argument("--queries", type=int, default=30, help="first N attacked lists per system (agreement)")
+    ap.add_argument("--max-targets", type=int, default=4, help="PRADA targets per system examined word by word")
     ap.add_argument("--systems", nargs="*", default=None)
     ap.add_argument("--threads", type=int, default=1)
     ap.add_argument("--json", default=None, help="write the per-system summary here")
@@ -106,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from irrobust.attacks.surrogate import load_surrogate
     from irrobust.attacks.victims import last_stage, target_for_stage
     from irrobust.data.synonyms import load_counterfitted
-    from irrobust.pipeline.attack_task import _whitebox
+    from irrobust.pipeline.attack_task import _whitebox, attacked_systems
     from irrobust.pipeline.config import load_pipeline
     from irrobust.pipeline.registry import StageContext
     from irrobust.pipeline.rundir import slug
@@ -114,7 +117,6 @@ def main(argv: list[str] | None = None) -> int:
 
     cfg = load_pipeline(args.pipeline)
     run = Path(args.run)
-    details = pd.read_csv(run / "attacks.csv", dtype={"qid": str, "docno": str})
     ds = ir.dataset(cfg.datasets[0])
     index = ir.lucene_index(ds.collection, progress=False)
     swap = SynonymSwap(load_counterfitted())
@@ -126,7 +128,7 @@ def main(argv: list[str] | None = None) -> int:
     summary: dict[str, Any] = {}
     for spec in cfg.systems:
         built[spec.name] = build_system(spec, ctx_base, built)
-    for name in args.systems or list(dict.fromkeys(details.system)):
+    for name in args.systems or attacked_systems(cfg):
         sys_dir = run / "attacks" / slug(ds.id) / slug(name)
         lists = json.loads(next(sys_dir.glob("lists-*.json")).read_text())[: args.queries]
         sur = load_surrogate(next(sys_dir.glob("surrogate-*.safetensors")).read_bytes())
@@ -143,8 +145,9 @@ def main(argv: list[str] | None = None) -> int:
             rho.append(_spearman(list(s_scores), list(t_scores)))
             tau.append(float(kendalltau(s_scores, t_scores).statistic))
             top10.append(len(set(np.argsort(-s_scores)[:10]) & set(range(10))) / 10)
-            mine = details[(details.system == name) & (details.attack == "prada") & (details.qid == lst["qid"])]
-            for docno in dict.fromkeys(mine.docno):
+            done = [d for d in lst["docnos"]  # PRADA targets with a finished checkpoint (a run may be partial)
+                    if (sys_dir / "prada" / f"{slug(lst['qid'])}__{slug(d)}.json").is_file()]  # fmt: skip
+            for docno in done[: max(0, args.max_targets - len(rows))]:
                 i = lst["docnos"].index(docno)
                 inp = AttackInput(lst["qid"], lst["query"], docno, texts[i], lst["docnos"], texts, t_scores, i,
                                   cfg.seed)  # fmt: skip
@@ -180,15 +183,17 @@ def main(argv: list[str] | None = None) -> int:
                     pos_p.append(cands[chosen[w]] > 0)
                     pos_n.append(cands[swap.candidates(w)[0]] > 0)
                     pos_r.append(float(np.mean([v > 0 for v in cands.values()])))
-                    picks_best.append(cands[chosen[w]] == max(cands.values()))
-                    chance.append(1.0 / len(cands))
+                    if len(set(cands.values())) > 1:  # the best neighbour is defined (not all gains tied)
+                        picks_best.append(cands[chosen[w]] == max(cands.values()))
+                        chance.append(sum(v == max(cands.values()) for v in cands.values()) / len(cands))
                 rec.update({"gain_prada": float(np.mean(gains_p)), "gain_nearest": float(np.mean(gains_n)),
                             "gain_random": float(np.mean(gains_r)), "positive_prada": float(np.mean(pos_p)),
                             "positive_nearest": float(np.mean(pos_n)), "positive_random": float(np.mean(pos_r)),
-                            "picks_best": float(np.mean(picks_best)), "picks_best_chance": float(np.mean(chance))})  # fmt: skip
+                            "picks_best": float(np.mean(picks_best)) if picks_best else float("nan"),
+                            "picks_best_chance": float(np.mean(chance)) if chance else float("nan")})  # fmt: skip
                 rows.append(rec)
                 print(json.dumps({"system": name, **rec}), flush=True)
-        frame = pd.DataFrame(rows)
+        frame = pd.DataFrame(rows, columns=["qid", "docno"] if not rows else None)
         summary[name] = {"lists": len(lists), "targets": len(frame),
                          "surrogate_target_spearman": float(np.nanmean(rho)),
                          "surrogate_target_kendall": float(np.nanmean(tau)),
