@@ -139,7 +139,12 @@ def _dataset_info(ds: Dataset) -> dict[str, Any]:
     qrels_bytes = ds.qrels.to_csv(index=False).encode()
     return {"collection": ds.collection, "docs_checksum": ds.docs_checksum, "documents": len(ds.docs),
             "queries": len(ds.queries), "qrels_sha256": hashlib.sha256(qrels_bytes).hexdigest(),
-            "judgements": len(ds.qrels)}  # fmt: skip
+            "judgements": len(ds.qrels),
+            "source_check": getattr(ds, "source_check", None)}  # fmt: skip
+
+
+#: ranker families trained on a training split (the seen / unseen split of the report applies to them)
+LEARNED_FAMILIES = ("ltr", "cross-encoder", "interaction")
 
 
 def system_family(spec: SystemSpec) -> str:
@@ -217,6 +222,8 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
     shift_stats: list[dict[str, Any]] = []
     attack_outs: list[dict[str, Any]] = []
     certify_outs: list[dict[str, Any]] = []
+    learned = any(system_family(s) in LEARNED_FAMILIES for s in cfg.systems)
+    splits: dict[str, Any] = {}  # seen / unseen relevant documents, for datasets with training qrels
     for ds_id in cfg.datasets:
         ds = dataset(ds_id)
         ds.validate()
@@ -225,6 +232,10 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
             ds = sample_queries(ds, cfg.max_queries, cfg.seed)
         queries = ds.queries
         ev.evaluate(ds, built, queries, "effectiveness", "clean")
+        if learned and train_split_of(ds_id) is not None:
+            from irrobust.data.overlap import seen_split
+
+            splits[ds_id] = seen_split(ds.qrels, dataset(train_split_of(ds_id)).qrels)
         for item in cfg.tasks.shifts.items if cfg.tasks.shifts else []:
             label = item.label or item.shift
             shift = make_shift(item.shift, **{"seed": cfg.seed, **item.params, "name": label})
@@ -282,6 +293,14 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
         write_certify_outputs(rd, certify_outs)
     families = {s.name: system_family(s) for s in cfg.systems}
     report = robustness_report(cfg, table, comp, pd.DataFrame(shift_stats), families, ev.timings, rd)
+    if splits:  # learned rankers: is a gain relevance matching or remembered documents? (docs/robustness.md)
+        from irrobust.evaluate.memorization import seen_unseen_comparison
+        from irrobust.report.memorization import memorization_section
+
+        sig, measure = cfg.significance, cfg.robustness_measure or cfg.measures[0]
+        split_rows = seen_unseen_comparison(table, splits, cfg.baseline, measure, sig.test, sig.correction, sig.alpha)
+        atomic_write_text(rd.file("seen_unseen.csv"), split_rows.to_csv(index=False))
+        report += "\n" + memorization_section(split_rows, splits, measure, sig.test, sig.correction, sig.alpha)
     atomic_write_text(rd.file("report.md"), report)
     from irrobust.report.html import write_html_report
 

@@ -65,3 +65,26 @@ def test_training_queries_document_disjoint(scifact):
 
     assert KNRMReranker.auto_name(KNRMConfig()) == "knrm-minilm"
     assert KNRMReranker.auto_name(KNRMConfig(disjoint_from="beir/scifact/test")) != "knrm-minilm"
+
+
+@pytest.mark.slow
+def test_report_of_a_learned_ranker_has_the_split(tmp_path, seed):
+    """A pipeline with a learned ranker writes seen_unseen.csv and the report section (computed from the qrels)."""
+    import subprocess
+    import sys
+
+    pipeline = tmp_path / "p.yaml"
+    pipeline.write_text(
+        "name: memo\ndatasets: [beir/scifact/test]\nmeasures: [nDCG@10]\nbaseline: bm25\nmax_queries: 30\n"
+        "systems:\n  - name: bm25\n    stages: [{ranker: bm25, params: {k: 50}}]\n"
+        "  - name: ltr\n    stages: [{ranker: bm25, params: {k: 50}, cutoff: 20}, {ranker: ltr, params: "
+        "{features: [bm25, ql, doc_len, coverage], k: 20, max_queries: 40, n_estimators: 20, model: ltr-memo-test}}]\n"
+    )
+    done = subprocess.run([sys.executable, "-m", "irrobust.cli", "run", str(pipeline), "--out", str(tmp_path / "out"),
+                           "--quiet"], capture_output=True, text=True, timeout=900)  # fmt: skip
+    assert done.returncode == 0, done.stderr[-3000:]
+    rows = pd.read_csv(tmp_path / "out" / "seen_unseen.csv")
+    assert set(rows.group) == {"seen", "unseen"} and set(rows.system) == {"bm25", "ltr"}
+    assert rows.groupby("group")["queries"].max().sum() <= 30
+    report = (tmp_path / "out" / "report.md").read_text()
+    assert "## Seen vs unseen relevant documents" in report
