@@ -293,9 +293,9 @@ def _check_tasks(cfg: RetrievalPipeline, source: str) -> None:
         label = item.label or item.shift
         other = labels.get(file_key(label))
         if other is not None:
-            same = "is used twice" if other == label else f"and {other!r} name the same query file"
-            raise ConfigError(f"condition label {label!r} {same} (or it is 'clean'); set a distinct 'label'",
-                              where=f"{where}.label")  # fmt: skip
+            same = ("names the clean condition" if other == "clean" else "is used twice" if other == label
+                    else f"and {other!r} name the same query file")  # fmt: skip
+            raise ConfigError(f"condition label {label!r} {same}; set a distinct 'label'", where=f"{where}.label")
         labels[file_key(label)] = label
 
 
@@ -321,10 +321,10 @@ def _check_references(cfg: RetrievalPipeline, source: str) -> None:
             )
         j = keys.setdefault(file_key(name), i)
         if j != i:
+            files = " and ".join(sorted({repr(Path(slug(n)).stem + ".trec") for n in (names[j], name)}))
             raise ConfigError(f"systems {names[j]!r} (systems[{j}]) and {name!r} would write the same run file "
-                              f"({slug(names[j])!r} vs {slug(name)!r}: names are compared after replacing characters "
-                              "other than letters, digits and _.=- by '_', dropping a last '.suffix', ignoring case); "
-                              "rename one",
+                              f"({files}: characters other than letters, digits and _.=- become '_', a last "
+                              "'.suffix' is replaced, and case is ignored on some file systems); rename one",
                               where=f"{source}: systems[{i}].name")  # fmt: skip
     if cfg.baseline is None:
         cfg.baseline = names[0]
