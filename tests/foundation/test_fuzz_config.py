@@ -562,3 +562,16 @@ def test_cli_corpus(tmp_path, seed):
     print(f"\nCLI fuzz corpus: {len(cases)} files; {dict(counts)}")
     assert counts["validate:ok"] + counts["validate:error"] >= CLI_CASES + len(HOSTILE)
     assert counts["run:ok"] >= 1
+
+
+@pytest.mark.slow
+def test_cli_unreadable_paths(tmp_path):
+    """Through the real CLI: an over-long path (an ``OSError`` traceback before), a FIFO, a directory, a device."""
+    exe = Path(sys.executable).with_name("irrobust")
+    fifo = tmp_path / "fifo.yaml"
+    os.mkfifo(fifo)
+    env = {**os.environ, "IRROBUST_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1"}
+    for path in (tmp_path / ("p" * 5000 + ".yaml"), fifo, tmp_path, Path("/dev/zero")):
+        proc = subprocess.run([str(exe), "validate", str(path)], env=env, capture_output=True, text=True, timeout=120)
+        assert proc.returncode == 2 and "Traceback" not in proc.stderr, proc.stderr[-2000:]
+        assert proc.stderr.startswith("irrobust: error: ") and len(proc.stderr) < 1000, proc.stderr
