@@ -136,12 +136,13 @@ def test_gradient_factor_of_the_chosen_pair_vs_a_uniform_pick(pld_unit, monkeypa
     """Issue 13: PLD trains on low-loss pairs, whose BPR gradient factor sigma(s_neg - s_pos) is smaller than a
     uniform pick's; the per-epoch diagnostic must show it (and show no gap for a uniform pick)."""
     tr = pld_unit.trainer
-    tr._train_epoch(pld_unit.train_data, 3)
+    for epoch in range(2, 6):  # four resampling epochs (standalone: chosen/uniform 0.89, 0.67, 0.47, 0.37)
+        tr._train_epoch(pld_unit.train_data, epoch)
     e = tr.epoch_stats[-1]
     assert e["resampled"] and e["gf_n"] == e["n"]
-    assert e["grad_factor_chosen"] < 0.8 * e["grad_factor_uniform"]
+    assert e["grad_factor_chosen"] < 0.6 * e["grad_factor_uniform"]
     monkeypatch.setattr(tr, "resample", False)  # the Origin sampler: the chosen pair is a uniform pick
-    tr._train_epoch(pld_unit.train_data, 4)
+    tr._train_epoch(pld_unit.train_data, 6)
     u = tr.epoch_stats[-1]
     assert u["grad_factor_chosen"] == pytest.approx(u["grad_factor_uniform"], rel=0.05)
 
