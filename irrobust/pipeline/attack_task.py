@@ -164,18 +164,22 @@ def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress:
         whitebox = _whitebox(stage) if any(r.needs_whitebox for _, r in recipes) else None
         ctx = AttackContext(swap, stopwords, minilm_cosine if task.similarity else None, task.batch_size, index,
                             whitebox, surrogate)  # fmt: skip
+        active = []
         for label, recipe in recipes:
             if recipe.needs_whitebox and whitebox is None:
                 skipped.append({"system": name, "attack": label, "reason": "target not differentiable"})
                 continue
-            t1 = time.perf_counter()
-            for lst in lists:
-                sel = select_targets(len(lst["docnos"]), lst["qid"], cfg.seed, tuple(map(tuple, tg.buckets)),
-                                     tg.per_bucket, tg.hard, tuple(tg.sets), key=name)  # fmt: skip
-                by_rank: dict[int, list[str]] = {}
-                for set_name, ranks in sel.items():
-                    for r in ranks:
-                        by_rank.setdefault(r, []).append(set_name)
+            active.append((label, recipe))
+        spent = {label: 0.0 for label, _ in active}
+        for lst in lists:  # query by query, every attack on its targets: an interrupted run holds paired results
+            sel = select_targets(len(lst["docnos"]), lst["qid"], cfg.seed, tuple(map(tuple, tg.buckets)),
+                                 tg.per_bucket, tg.hard, tuple(tg.sets), key=name)  # fmt: skip
+            by_rank: dict[int, list[str]] = {}
+            for set_name, ranks in sel.items():
+                for r in ranks:
+                    by_rank.setdefault(r, []).append(set_name)
+            for label, recipe in active:
+                t1 = time.perf_counter()
                 for r in sorted(by_rank):
                     i = r - 1
                     docno = lst["docnos"][i]
@@ -211,9 +215,11 @@ def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress:
                         documents.append({"docno": f"{docno}~{label}~{name}~{inp.qid}", "text": res_j["attacked"],
                                           "perturbed_from": docno, "attack": label, "edits": res_j["edits"],
                                           "system": name, "qid": inp.qid})  # fmt: skip
-            timings[f"{ds.id}/attacks/{name}/{label}"] = round(time.perf_counter() - t1, 3)
+                spent[label] += time.perf_counter() - t1
+        for label, _ in active:
+            timings[f"{ds.id}/attacks/{name}/{label}"] = round(spent[label], 3)
             if progress:
-                print(f"[attacks] {ds.id} {name} {label}: {time.perf_counter() - t1:.1f}s", flush=True)
+                print(f"[attacks] {ds.id} {name} {label}: {spent[label]:.1f}s", flush=True)
     det = pd.DataFrame(details)
     tables = []
     if len(det):

@@ -61,17 +61,32 @@ def test_substitution_attacks_obey_constraints(recipe, setup, bm25_lists, table)
 
 
 def test_protected_words_really_protected(setup, bm25_lists, table):
-    """With protection off, query terms can be substituted; with it on (default) never (checked directly)."""
+    """Query terms and stop words that have table neighbours are substitutable with protection off, never with it
+    on (the default): not offered as positions, and never substituted by any recipe, which does substitute others."""
+    from irrobust.attacks import Constraints
+    from irrobust.attacks.base import eligible_positions
+
     targets, scores, ctx = setup
-    lst = bm25_lists[0]
-    qwords = {w.lower() for w in re.findall(r"[A-Za-z]+", lst["query"])}
-    rec = make_attack("random", query_budget=40, max_words=10)
-    for rank in (60, 99):
-        inp = make_input(lst, scores["knrm"][0], rank)
-        res = rec.attack(inp, targets["knrm"], ctx)
-        doc = WordDoc(inp.text)
-        for i in res.substitutions:
-            assert doc.words[i].lower() not in qwords and doc.words[i].lower() not in ctx.stopwords
+    offered_off = substituted = 0
+    for lst, sc in zip(bm25_lists, scores["knrm"], strict=True):
+        qwords = {w.lower() for w in re.findall(r"[A-Za-z]+", lst["query"])}
+        for rank in (60, 99):
+            inp = make_input(lst, sc, rank)
+            doc = WordDoc(inp.text)
+
+            def protected(i, doc=doc, qwords=qwords):
+                return doc.words[i].lower() in qwords or doc.words[i].lower() in ctx.stopwords
+
+            on = eligible_positions(doc, inp.query, Constraints(), ctx.swap, ctx.stopwords)
+            off = eligible_positions(doc, inp.query, Constraints(protect_stopwords=False, protect_query_terms=False),
+                                     ctx.swap, ctx.stopwords)  # fmt: skip
+            assert not any(protected(i) for i in on)
+            offered_off += sum(protected(i) for i in off)
+            for recipe in ("random", "tfidf", "prada") if lst is bm25_lists[0] else ():
+                res = make_attack(recipe, query_budget=40, max_words=10).attack(inp, targets["knrm"], ctx)
+                assert not any(protected(i) for i in res.substitutions), recipe
+                substituted += len(res.substitutions)
+    assert offered_off > 0 and substituted > 0  # the filter has something to remove, and the attacks do edit
 
 
 @pytest.mark.parametrize("recipe,budget", [("query_stuffing", 3), ("query_stuffing", 10), ("sentence_injection", 5),
