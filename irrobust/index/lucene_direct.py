@@ -6,8 +6,8 @@ per hit — including the hit's stored Lucene document — and hands them to Pyt
 per query. :class:`DirectSearcher` does what ``SimpleSearcher`` does for BM25 and query likelihood, and nothing
 more:
 
-1. the query is built by Anserini's ``BagOfWordsQueryGenerator`` with the searcher's own analyzer (the same
-   tokens and boosts as pyserini's default path);
+1. the query is built by Anserini's ``BagOfWordsQueryGenerator`` with Anserini's ``DefaultEnglishAnalyzer`` (what
+   pyserini's ``LuceneSearcher`` uses by default: the same tokens and boosts);
 2. Lucene's ``IndexSearcher`` with the same similarity (``BM25Similarity(k1, b)`` or
    ``LMDirichletSimilarity(mu)``) returns the top k sorted by score, ties broken by the collection's document id
    (Anserini's ``BREAK_SCORE_TIES_BY_DOCID``), so the same k documents survive the cut;
@@ -86,10 +86,11 @@ def _compile_helper() -> bool:
 @cache
 def _java():
     """The Java classes this module uses (the JVM starts here if it has not yet)."""
-    from pyserini.search.lucene import LuceneSearcher  # noqa: F401  (puts Anserini on the classpath first)
+    # Anserini's jar on the classpath, then the JVM (pyserini.pyclass alone: pyserini.search would import torch)
+    import pyserini.pyclass  # noqa: F401
 
     # isort: split
-    from jnius import autoclass  # starts the JVM
+    from jnius import autoclass
 
     helper = None
     if _compile_helper():
@@ -107,6 +108,8 @@ def _java():
         "BM25Similarity": autoclass("org.apache.lucene.search.similarities.BM25Similarity"),
         "LMDirichletSimilarity": autoclass("org.apache.lucene.search.similarities.LMDirichletSimilarity"),
         "BagOfWords": autoclass("io.anserini.search.query.BagOfWordsQueryGenerator"),
+        # what pyserini's LuceneSearcher(index) uses unless told otherwise
+        "DefaultEnglishAnalyzer": autoclass("io.anserini.analysis.DefaultEnglishAnalyzer"),
     }
 
 
@@ -161,8 +164,7 @@ class DirectSearcher:
         java = _java()
         from jnius import autoclass, cast
 
-        pyserini_searcher = index.searcher()
-        self._analyzer = pyserini_searcher.object.get_analyzer()
+        self._analyzer = java["DefaultEnglishAnalyzer"].newDefaultInstance()
         reader = autoclass("org.apache.lucene.index.DirectoryReader").open(
             autoclass("org.apache.lucene.store.FSDirectory").open(autoclass("java.nio.file.Paths").get(str(index.path)))
         )
