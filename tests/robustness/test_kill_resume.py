@@ -22,6 +22,8 @@ from irrobust.cli import main
 #: keys of JSON outputs that hold times, not results
 TIMING_KEYS = re.compile(r"(^|_)(seconds|timings|started_at|finished_at|stopped_at)$")
 _BOOKKEEPING = {"run.json", ".irrobust.lock"}
+#: table columns that hold times
+_TIME_HEADS = {"seconds", "s/epoch"}
 
 
 @pytest.fixture(scope="module")
@@ -55,13 +57,13 @@ def _drop_csv_timings(text: str) -> str:
 
 
 def _blank_seconds_columns(text: str) -> str:
-    """Blank every column headed ``seconds`` in markdown and HTML tables (timings, compute cost)."""
+    """Blank every timing column (headed ``seconds`` or ``s/epoch``) in markdown and HTML tables."""
     out, col = [], None
     for line in text.split("\n"):
         if line.startswith("|"):
             cells = line.split("|")
-            if col is None and any(c.strip() == "seconds" for c in cells):
-                col = next(i for i, c in enumerate(cells) if c.strip() == "seconds")
+            if col is None and any(c.strip() in _TIME_HEADS for c in cells):
+                col = next(i for i, c in enumerate(cells) if c.strip() in _TIME_HEADS)
             elif col is not None and col < len(cells) and not set(cells[col].strip()) <= set("-"):
                 cells[col] = " ~ "
             line = "|".join(cells)
@@ -73,9 +75,10 @@ def _blank_seconds_columns(text: str) -> str:
     def table(m: re.Match) -> str:
         t = m.group(0)
         heads = re.findall(r"<th>(.*?)</th>", t)
-        if "seconds" not in heads:
+        timed = [j for j, h in enumerate(heads) if h in _TIME_HEADS]
+        if not timed:
             return t
-        i = heads.index("seconds")
+        i = timed[0]
         return re.sub(r"<tr>((?:<td>.*?</td>)+)</tr>",
                       lambda r: "<tr>" + "".join(f"<td>{'~' if j == i else c}</td>" for j, c in
                                                  enumerate(re.findall(r"<td>(.*?)</td>", r.group(1)))) + "</tr>", t)  # fmt: skip
