@@ -86,7 +86,7 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
 
     from irrobust.attacks.victims import last_stage
     from irrobust.certify.certificate import crq
-    from irrobust.certify.engine import CertifyConfig, CheckpointStore, certify_lists
+    from irrobust.certify.engine import CertifyConfig, CheckpointStore, budget_label, certify_lists, decision_key
     from irrobust.certify.perturb import PerturbationSets
     from irrobust.certify.smoothing import LuceneSampleScorer, SmoothedRanker
     from irrobust.certify.targets import sample_scorer_for_stage
@@ -140,10 +140,11 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
         timings[f"{ds.id}/certify/{name}"] = round(time.perf_counter() - t1, 3)
         base_runs, smooth_runs = [], []
         for res in results:
-            for dkey, dec in res["decisions"].items():
+            for dkey, dec in _config_order(res["decisions"], [decision_key(r.rule, r.bound, b) for r in task.rules
+                                                              for b in task.budgets]):  # fmt: skip
                 rule, bound, rlab = dkey.split("/")
                 cond = f"{rule}-{bound}-{rlab.replace('=', '')}"
-                for k, v in dec.items():
+                for k, v in _config_order(dec, [str(k) for k in ks]):
                     rows.append((ds.id, name, "certify", cond, res["qid"], f"CRQ@{k}", float(v)))
                     details.append({"dataset": ds.id, "system": name, "kind": kind, "qid": res["qid"], "rule": rule,
                                     "bound": bound, "budget": rlab[2:], "K": int(k), "certified": bool(v),
@@ -176,8 +177,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
                     res = _exact_result(scorer.scorer, sets, lst, list(task.budgets), ks)
                     estore.save(lst["qid"], res)
                 for rule, decs in (("exact", res["decisions"]), ("exact-reindexed", res["reindexed"])):
-                    for rlab, dec in decs.items():
-                        for k, v in dec.items():
+                    for rlab, dec in _config_order(decs, [budget_label(b) for b in task.budgets]):
+                        for k, v in _config_order(dec, [str(k) for k in ks]):
                             rows.append((ds.id, name, "certify", f"{rule}-R{rlab}", res["qid"], f"CRQ@{k}", float(v)))
                             details.append({"dataset": ds.id, "system": name, "kind": "bm25-exact", "qid": res["qid"],
                                             "rule": rule, "bound": "none", "budget": rlab, "K": int(k),
@@ -191,6 +192,20 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
     cols = ["dataset", "system", "task", "condition", "qid", "measure", "value"]
     return {"table": pd.DataFrame(rows, columns=cols), "details": pd.DataFrame(details), "skipped": skipped,
             "timings": timings, "sets": sets.summary()}  # fmt: skip
+
+
+def _config_order(mapping: dict[str, Any], order: list[str]) -> list[tuple[str, Any]]:
+    """The items of a result mapping in the configuration's order (then any others, sorted).
+
+    A result computed now keeps the engine's insertion order, one loaded from its JSON checkpoint has sorted keys;
+    iterating in a fixed order makes a resumed run's tables identical to an uninterrupted run's.
+
+    Example:
+        >>> _config_order({"10": 1, "3": 0, "1": 1}, ["1", "3", "10"])
+        [('1', 1), ('3', 0), ('10', 1)]
+    """
+    pos = {key: i for i, key in enumerate(order)}
+    return sorted(mapping.items(), key=lambda kv: (pos.get(kv[0], len(pos)), kv[0]))
 
 
 def write_certify_outputs(rd: Any, outs: list[dict[str, Any]]) -> None:

@@ -216,10 +216,10 @@ systems:
 tasks:
   certify:
     max_queries: 3
-    depth: 10
+    depth: 12
     samples: 16
     budgets: [null, 1]
-    ks: [1, 3]
+    ks: [1, 3, 10]
     rules: [{rule: max, bound: hoeffding}]
     exact_bm25: true
 """
