@@ -18,9 +18,13 @@ from irrobust.errors import ConfigError
 
 
 def test_paper_margin_matches_the_code():
-    # the paper's code: 2 * sqrt(ln(2/alpha) / (2N)) = 0.0859 for N = 1000, alpha = 0.05
-    assert 2 * math.sqrt(math.log(2 / 0.05) / 2000) == pytest.approx(0.0859, abs=1e-4)
+    # the paper's code: 2 * sqrt(ln(2/alpha) / (2N)) = 0.08589 for N = 1000, alpha = 0.05 — the rule's threshold
+    margin = 2 * math.sqrt(math.log(2 / 0.05) / 2000)
     g, d, n = np.array([0.9, 0.8, 0.3]), np.zeros(3), np.full(3, 1000)
+    for gap, certified in ((margin + 2e-4, True), (margin - 2e-4, False)):
+        gg = np.array([0.9, 0.9 - gap, 0.3])
+        assert certify_query(gg, d, n, np.zeros(3), ks=[1], rule="paper") == {1: certified}
+        assert certify_query(gg, d, n, np.zeros(3), ks=[1], rule="paper", n_paper=1000) == {1: certified}
     assert certify_query(g, d, n, np.zeros(3), ks=[1, 2], rule="paper") == {1: True, 2: True}
     g2 = np.array([0.9, 0.85, 0.3])  # gap 0.05 < 0.0859
     assert certify_query(g2, d, n, np.zeros(3), ks=[1], rule="paper") == {1: False}

@@ -41,4 +41,8 @@ def test_unknown_keys_and_bad_values_are_errors():
     for bad in ({"sampels": 10}, {"budgets": [-1]}, {"rules": [{"rule": "other"}]}, {"alpha": 1.5}, {"neighbours": 0}):
         with pytest.raises(ConfigError):
             parse_pipeline(_cfg(**bad), "p.yaml")
-    assert yaml.safe_dump(_cfg())  # the fixture itself is plain YAML-able data
+    # the same settings through a YAML file: the error names the file and the key path
+    bad = yaml.safe_load(yaml.safe_dump(_cfg(alpha=1.5)))
+    with pytest.raises(ConfigError) as exc:
+        parse_pipeline(bad, "p.yaml")
+    assert "p.yaml" in str(exc.value) and "alpha" in str(exc.value)
