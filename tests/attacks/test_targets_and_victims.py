@@ -106,7 +106,7 @@ def test_ltr_and_cross_encoder_targets(bm25_lists, ltr_reranker, ce_reranker):
     ltr_target = target_for_stage(ltr_reranker).score(lst["query"], lst["texts"][:n])
     assert np.std(ltr_stage) > 0  # a model that ranks, not a constant
     assert np.allclose(ltr_stage, ltr_target, atol=1e-6)
-    stuffed = f"{lst['texts'][n - 1]} {lst['query']} {lst['query']}"  # the target reads the text it is given
+    stuffed = f"{lst['query']} {lst['query']} {lst['texts'][n - 1]}"  # the target reads the text it is given
     assert target_for_stage(ltr_reranker).score(lst["query"], [stuffed])[0] != ltr_target[n - 1]
     ce_stage = ce_reranker(table).set_index("docno")["score"].loc[lst["docnos"][:n]].to_numpy()
     ce_target = target_for_stage(ce_reranker, threads=1).score(lst["query"], lst["texts"][:n])
