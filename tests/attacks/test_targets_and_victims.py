@@ -112,7 +112,11 @@ def test_ltr_and_cross_encoder_targets(bm25_lists, ltr_reranker, ce_reranker):
     ce_target = target_for_stage(ce_reranker, threads=1).score(lst["query"], lst["texts"][:n])
     assert np.std(ce_stage) > 0
     assert np.allclose(ce_stage, ce_target, atol=1e-5)
-    assert target_for_stage(ce_reranker, threads=1).score(lst["query"], [stuffed])[0] != ce_target[n - 1]
+    # every document stuffed with the query: a target that reads its text scores them differently (one equal score
+    # can happen with a 48-token model, whose truncation may keep the same pieces)
+    stuffed_all = [f"{lst['query']} {lst['query']} {t}" for t in lst["texts"][:n]]
+    ce_stuffed = target_for_stage(ce_reranker, threads=1).score(lst["query"], stuffed_all)
+    assert np.sum(~np.isclose(ce_stuffed, ce_target, rtol=0, atol=1e-9)) >= n // 2
     # white box: gradients of the document-side pieces, aligned with their character offsets in the document
     from irrobust.attacks.surrogate import CrossEncoderWhiteBox
 
