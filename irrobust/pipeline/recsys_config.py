@@ -20,6 +20,7 @@ class RecsysPipeline(Strict):
 
     kind: Literal["recsys"]
     name: str = Field(pattern=NAME_PATTERN, max_length=80)
-    description: str = ""
-    seed: int = 2024
+    description: str = Field("", max_length=20_000)
+    # seeds seed..seed+n_seeds-1 (n_seeds <= 100) seed NumPy, which takes 0..2**32-1
+    seed: int = Field(2024, ge=0, le=2**32 - 101, description="first seed; seeds seed..seed+n_seeds-1")
     recsys: RecsysConfig = Field(default_factory=RecsysConfig)

@@ -75,3 +75,16 @@ def test_pipeline_files_validate(name):
     else:
         assert cfg.protocol == "irrobust" and cfg.stopping_step < cfg.epochs // cfg.eval_step  # early stopping
         assert set(cfg.methods) == {"standard", "pld", "uniform"}
+
+
+def test_top_level_seed_is_bounded_for_numpy(tmp_path):
+    """Seeds seed..seed+n_seeds-1 go to NumPy (0..2**32-1): a seed past that is a located validation error."""
+    from irrobust.errors import ConfigError
+    from irrobust.pipeline.config import load_pipeline
+
+    f = tmp_path / "p.yaml"
+    f.write_text("kind: recsys\nname: s\nseed: 4294967295\nrecsys: {dataset: ml-100k, n_seeds: 3}\n")
+    with pytest.raises(ConfigError, match="seed"):
+        load_pipeline(f)
+    f.write_text("kind: recsys\nname: s\nseed: 7\nrecsys: {dataset: ml-100k, n_seeds: 3}\n")
+    assert load_pipeline(f).seed == 7
