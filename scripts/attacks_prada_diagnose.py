@@ -112,7 +112,7 @@ def main(argv: list[str] | None = None) -> int:
     from irrobust.pipeline.attack_task import _whitebox, attacked_systems
     from irrobust.pipeline.config import load_pipeline
     from irrobust.pipeline.registry import StageContext
-    from irrobust.pipeline.rundir import slug
+    from irrobust.util.names import slug
     from irrobust.pipeline.runner import build_system
 
     cfg = load_pipeline(args.pipeline)

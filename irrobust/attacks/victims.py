@@ -123,14 +123,13 @@ def target_for_stage(stage: Any, threads: int | None = None) -> Any:
         Traceback (most recent call last):
         irrobust.errors.ModelError: ...
     """
-    from irrobust.pipeline.experiment import Memo
-    from irrobust.pipeline.transformer import Compose
+    from irrobust.core.transformer import Transformer
     from irrobust.rankers.dense import DenseReranker, DenseRetriever
     from irrobust.rankers.lexical import BM25, QL, RM3
     from irrobust.rankers.rerank import ScoringReranker
 
-    while isinstance(stage, Memo | Compose):
-        stage = stage.inner if isinstance(stage, Memo) else stage.stages[-1]
+    if isinstance(stage, Transformer):
+        stage = stage.final()
     name = type(stage).__name__
     if isinstance(stage, RM3):
         raise ModelError("RM3 expands the query from the index; a perturbed document cannot be scored alone",
@@ -153,13 +152,10 @@ def last_stage(system: Any) -> Any:
     """The last stage of a built system (through :class:`Memo` and :class:`Compose` wrappers).
 
     Example:
-        >>> from irrobust.pipeline.transformer import Identity
+        >>> from irrobust.core.transformer import Identity
         >>> type(last_stage(Identity() >> Identity())).__name__
         'Identity'
     """
-    from irrobust.pipeline.experiment import Memo
-    from irrobust.pipeline.transformer import Compose
+    from irrobust.core.transformer import Transformer
 
-    while isinstance(system, Memo | Compose):
-        system = system.inner if isinstance(system, Memo) else system.stages[-1]
-    return system
+    return system.final() if isinstance(system, Transformer) else system

@@ -25,12 +25,9 @@ from irrobust.errors import ModelError
 
 
 def _unwrap(stage: Any) -> Any:
-    from irrobust.pipeline.experiment import Memo
-    from irrobust.pipeline.transformer import Compose
+    from irrobust.core.transformer import Transformer
 
-    while isinstance(stage, Memo | Compose):
-        stage = stage.inner if isinstance(stage, Memo) else stage.stages[-1]
-    return stage
+    return stage.final() if isinstance(stage, Transformer) else stage
 
 
 def calibration_scores(

@@ -7,7 +7,7 @@ Conventions (stated, not hidden):
 * The judged queries are those with at least one relevant document (label > 0); a judged query the
   run did not answer scores 0; run queries without judgements are ignored.
 * The run is evaluated in its ``rank`` order (ties were already broken on docno by
-  :func:`irrobust.pipeline.transformer.add_ranks`), so a report never disagrees with the ranking.
+  :func:`irrobust.core.transformer.add_ranks`), so a report never disagrees with the ranking.
 
 Example:
     >>> parse_measure("nDCG@10")

@@ -92,8 +92,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
     from irrobust.certify.targets import sample_scorer_for_stage
     from irrobust.data.dataset import train_split_of
     from irrobust.evaluate.measures import per_query
-    from irrobust.pipeline.rundir import slug
-    from irrobust.pipeline.transformer import add_ranks
+    from irrobust.util.names import slug
+    from irrobust.core.transformer import add_ranks
     from irrobust.rankers.training import select_queries
 
     task = cfg.tasks.certify

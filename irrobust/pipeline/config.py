@@ -53,7 +53,7 @@ from irrobust.evaluate.significance import CORRECTIONS, TESTS
 from irrobust.pipeline.attack_config import AttacksTask, check_attacks
 from irrobust.pipeline.certify_config import CertifyTask, check_certify
 from irrobust.pipeline.registry import MAX_K, MAX_SEED
-from irrobust.pipeline.rundir import slug
+from irrobust.util.names import slug
 from irrobust.util.safe_yaml import load_yaml_file
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+>%@=-]*$"

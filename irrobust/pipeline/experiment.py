@@ -26,36 +26,9 @@ from irrobust.data.dataset import dataset as load_dataset
 from irrobust.errors import IrrobustError
 from irrobust.evaluate.measures import parse_measure, per_query
 from irrobust.evaluate.table import compare, long_rows, summarize
-from irrobust.pipeline.transformer import Transformer
+from irrobust.core.transformer import Transformer
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "MAP@100", "RR@10")
-
-
-class Memo(Transformer):
-    """Remember a stage's output per input queries table, so fused systems reuse their parts' runs.
-
-    Example:
-        >>> from irrobust.pipeline.transformer import Identity
-        >>> m = Memo(Identity()); _ = m(["a"]); len(m._cache)
-        1
-    """
-
-    def __init__(self, inner: Transformer) -> None:
-        self.inner = inner
-        self.name = inner.name
-        self._cache: dict[str, pd.DataFrame] = {}
-
-    def transform(self, table: pd.DataFrame) -> pd.DataFrame:
-        key = hashlib.sha256(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()).hexdigest()
-        if key not in self._cache:
-            self._cache[key] = self.inner.transform(table)
-        return self._cache[key]
-
-    def spec(self) -> dict:
-        return self.inner.spec()
-
-    def __repr__(self) -> str:
-        return repr(self.inner)
 
 
 class Experiment:

@@ -20,7 +20,7 @@ from typing import Annotated, Any
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
 from irrobust.data.dataset import Dataset
-from irrobust.pipeline.transformer import Transformer
+from irrobust.core.transformer import Transformer
 
 __all__ = ["MAX_K", "MAX_SEED", "RANKERS", "DatasetName", "ModelName", "Params", "RankerEntry", "Seed",
            "StageContext", "Transformer", "register_ranker"]  # fmt: skip

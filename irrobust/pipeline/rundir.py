@@ -43,6 +43,7 @@ from typing import Any
 
 from irrobust.errors import ConfigError
 from irrobust.util.io import atomic_write_json, sha256_file
+from irrobust.util.names import slug
 
 MANIFEST = "manifest.json"
 STATE = "run.json"
@@ -66,16 +67,6 @@ class RunLocked(ConfigError):
         >>> str(RunLocked("busy", where="runs/x"))
         'runs/x: busy'
     """
-
-
-def slug(name: str) -> str:
-    """A file-name-safe version of a system or dataset name.
-
-    Example:
-        >>> slug("beir/scifact/test"), slug("bm25%100>>ce")
-        ('beir-scifact-test', 'bm25_100__ce')
-    """
-    return re.sub(r"[^A-Za-z0-9_.=-]", "_", name.replace("/", "-")).strip("._") or "x"
 
 
 def now() -> str:

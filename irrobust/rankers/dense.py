@@ -23,7 +23,7 @@ import pandas as pd
 
 from irrobust.errors import ModelError
 from irrobust.index.dense import DenseIndex, dense_index, encode
-from irrobust.pipeline.transformer import Transformer, add_ranks, check_columns
+from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.rankers.rerank import as_docstore
 
 __all__ = ["DenseRetriever", "DenseReranker", "dense_index"]

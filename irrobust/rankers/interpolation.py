@@ -87,7 +87,7 @@ def fit_alpha(
         True
     """
     from irrobust.evaluate.measures import evaluate_run
-    from irrobust.pipeline.transformer import add_ranks
+    from irrobust.core.transformer import add_ranks
 
     qrels = qrels[qrels["qid"].astype(str).isin(set(run["qid"].astype(str)))]  # the run's queries only
     curve = []

@@ -28,7 +28,7 @@ from tqdm.auto import tqdm
 
 from irrobust.errors import IrrobustError
 from irrobust.index.lucene import LuceneIndex
-from irrobust.pipeline.transformer import Transformer, add_ranks, check_columns
+from irrobust.core.transformer import Transformer, add_ranks, check_columns
 
 
 def _check_queries(queries: pd.DataFrame, stage: str) -> None:

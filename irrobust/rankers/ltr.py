@@ -61,7 +61,7 @@ import numpy as np
 import pandas as pd
 
 from irrobust.errors import IrrobustError, ModelError
-from irrobust.pipeline.transformer import Transformer, add_ranks, check_columns
+from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.rankers.lucene_scoring import (
     LENGTH_TABLE,
     LuceneStats,

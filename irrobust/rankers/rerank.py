@@ -17,7 +17,7 @@ import numpy as np
 import pandas as pd
 
 from irrobust.errors import ModelError
-from irrobust.pipeline.transformer import Transformer, add_ranks, check_columns
+from irrobust.core.transformer import Transformer, add_ranks, check_columns
 
 
 def as_docstore(docs: Any) -> Any:

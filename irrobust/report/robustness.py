@@ -292,6 +292,6 @@ def _plain(text: str) -> str:
 
 
 def _slug(name: str) -> str:
-    from irrobust.pipeline.rundir import slug
+    from irrobust.util.names import slug
 
     return slug(name)

@@ -1,6 +1,6 @@
 """Query shifts (task 2 of the robustness study): seeded stages producing one variant per query.
 
-Every shift is a :class:`~irrobust.pipeline.transformer.Transformer` over a queries table
+Every shift is a :class:`~irrobust.core.transformer.Transformer` over a queries table
 ``qid, query`` that returns ``qid, query, variant_of, shift, changed, fallback`` (see
 :mod:`irrobust.shifts.base`). Build them directly or by name with :func:`make_shift`.
 

@@ -31,7 +31,7 @@ from typing import Any, ClassVar
 import pandas as pd
 
 from irrobust.errors import ConfigError, IrrobustError
-from irrobust.pipeline.transformer import Transformer, check_columns
+from irrobust.core.transformer import Transformer, check_columns
 from irrobust.shifts.text import Rng, words
 
 SHIFT_COLUMNS = ("variant_of", "shift", "changed", "fallback")

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
 
     import irrobust as ir
     from irrobust.evaluate.measures import evaluate_run
-    from irrobust.pipeline.transformer import add_ranks
+    from irrobust.core.transformer import add_ranks
     from irrobust.rankers.scoring import CrossEncoderScorer, cpu_has_native_bf16, resolve_precision
     from irrobust.rankers.training import model_dir
 

@@ -30,7 +30,7 @@ class Interrupt(Exception):
 @pytest.fixture(scope="module")
 def cfg_and_systems(scifact, knrm_reranker):
     import irrobust as ir
-    from irrobust.pipeline.experiment import Memo
+    from irrobust.core.transformer import Memo
 
     cfg = parse_pipeline(CONFIG, "<test>")
     index = ir.lucene_index(scifact.collection, progress=False)

@@ -16,6 +16,10 @@ Operators:
 * ``w * a``: scale scores,
 * ``rrf(a, b, k=60)``: reciprocal rank fusion.
 
+Composites are iterable over their children (``list(a >> b) == [a, b]``, as PyTerrier's n-ary transformers), a leaf
+iterates over nothing, and :meth:`Transformer.final` names the stage that produces a composite's final scores
+(through compositions and memos), so no caller unwraps composites by hand.
+
 Example:
     >>> import pandas as pd
     >>> class Const(Transformer):
@@ -29,7 +33,8 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+import hashlib
+from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 
 import numpy as np
@@ -134,6 +139,26 @@ class Transformer:
     def __repr__(self) -> str:
         return self.name or type(self).__name__
 
+    def __iter__(self) -> Iterator[Transformer]:
+        """The stage's children (none for a leaf stage).
+
+        Example:
+            >>> list(Identity())
+            []
+        """
+        return iter(())
+
+    def final(self) -> Transformer:
+        """The stage whose output is this stage's final scores: itself for a leaf or a fusion, the last stage of a
+        composition, the wrapped stage of a memo.
+
+        Example:
+            >>> a, b = Identity(), Identity()
+            >>> (a >> Memo(b)).final() is b
+            True
+        """
+        return self
+
     def __rshift__(self, other: Transformer) -> Compose:
         return Compose(self, other)
 
@@ -179,6 +204,12 @@ class Compose(Transformer):
         for stage in self.stages:
             table = stage.transform(table)
         return table
+
+    def __iter__(self) -> Iterator[Transformer]:
+        return iter(self.stages)
+
+    def final(self) -> Transformer:
+        return self.stages[-1].final() if self.stages else self
 
     def spec(self) -> dict[str, Any]:
         return {"type": "Compose", "stages": [s.spec() for s in self.stages]}
@@ -241,6 +272,9 @@ class ScoreSum(Transformer):
     def transform(self, table: pd.DataFrame) -> pd.DataFrame:
         return _merge_scores([self.left.transform(table), self.right.transform(table)], [1.0, 1.0], repr(self))
 
+    def __iter__(self) -> Iterator[Transformer]:
+        return iter((self.left, self.right))
+
     def spec(self) -> dict[str, Any]:
         return {"type": "ScoreSum", "left": self.left.spec(), "right": self.right.spec()}
 
@@ -263,6 +297,9 @@ class ScoreScale(Transformer):
         out = self.inner.transform(table).copy()
         out["score"] = out["score"] * self.weight
         return add_ranks(out)
+
+    def __iter__(self) -> Iterator[Transformer]:
+        return iter((self.inner,))
 
     def spec(self) -> dict[str, Any]:
         return {"type": "ScoreScale", "weight": self.weight, "inner": self.inner.spec()}
@@ -289,6 +326,9 @@ class RRF(Transformer):
             outs.append(res.assign(score=1.0 / (self.k + res["rank"].to_numpy(dtype=np.float64))))
         return _merge_scores(outs, [1.0] * len(outs), repr(self))
 
+    def __iter__(self) -> Iterator[Transformer]:
+        return iter(self.systems)
+
     def spec(self) -> dict[str, Any]:
         return {"type": "RRF", "k": self.k, "systems": [s.spec() for s in self.systems]}
 
@@ -304,3 +344,36 @@ def rrf(*systems: Transformer, k: int = 60) -> RRF:
         2
     """
     return RRF(systems, k=k)
+
+
+class Memo(Transformer):
+    """Remember a stage's output per input queries table, so fused systems reuse their parts' runs.
+
+    Example:
+        >>> from irrobust.core.transformer import Identity
+        >>> m = Memo(Identity()); _ = m(["a"]); len(m._cache)
+        1
+    """
+
+    def __init__(self, inner: Transformer) -> None:
+        self.inner = inner
+        self.name = inner.name
+        self._cache: dict[str, pd.DataFrame] = {}
+
+    def transform(self, table: pd.DataFrame) -> pd.DataFrame:
+        key = hashlib.sha256(pd.util.hash_pandas_object(table, index=False).to_numpy().tobytes()).hexdigest()
+        if key not in self._cache:
+            self._cache[key] = self.inner.transform(table)
+        return self._cache[key]
+
+    def __iter__(self) -> Iterator[Transformer]:
+        return iter((self.inner,))
+
+    def final(self) -> Transformer:
+        return self.inner.final()
+
+    def spec(self) -> dict:
+        return self.inner.spec()
+
+    def __repr__(self) -> str:
+        return repr(self.inner)
