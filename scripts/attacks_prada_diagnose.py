@@ -112,8 +112,8 @@ def main(argv: list[str] | None = None) -> int:
     from irrobust.pipeline.attack_task import _whitebox, attacked_systems
     from irrobust.pipeline.config import load_pipeline
     from irrobust.pipeline.registry import StageContext
-    from irrobust.util.names import slug
     from irrobust.pipeline.runner import build_system
+    from irrobust.util.names import slug
 
     cfg = load_pipeline(args.pipeline)
     run = Path(args.run)

@@ -127,8 +127,8 @@ def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress:
     from irrobust.data.synonyms import load_counterfitted
     from irrobust.evaluate.table import long_rows
     from irrobust.index.lucene import lucene_index
-    from irrobust.util.names import slug
     from irrobust.rankers.training import select_queries
+    from irrobust.util.names import slug
 
     task = cfg.tasks.attacks
     torch.set_num_threads(task.threads)

@@ -90,11 +90,11 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
     from irrobust.certify.perturb import PerturbationSets
     from irrobust.certify.smoothing import LuceneSampleScorer, SmoothedRanker
     from irrobust.certify.targets import sample_scorer_for_stage
+    from irrobust.core.transformer import add_ranks
     from irrobust.data.dataset import train_split_of
     from irrobust.evaluate.measures import per_query
-    from irrobust.util.names import slug
-    from irrobust.core.transformer import add_ranks
     from irrobust.rankers.training import select_queries
+    from irrobust.util.names import slug
 
     task = cfg.tasks.certify
     torch.set_num_threads(task.threads)

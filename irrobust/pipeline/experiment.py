@@ -14,19 +14,18 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Callable, Mapping, Sequence
 
 import pandas as pd
 from tqdm.auto import tqdm
 
+from irrobust.core.transformer import Transformer
 from irrobust.data.dataset import Dataset
 from irrobust.data.dataset import dataset as load_dataset
 from irrobust.errors import IrrobustError
 from irrobust.evaluate.measures import parse_measure, per_query
 from irrobust.evaluate.table import compare, long_rows, summarize
-from irrobust.core.transformer import Transformer
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "MAP@100", "RR@10")
 

@@ -19,8 +19,8 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
-from irrobust.data.dataset import Dataset
 from irrobust.core.transformer import Transformer
+from irrobust.data.dataset import Dataset
 
 __all__ = ["MAX_K", "MAX_SEED", "RANKERS", "DatasetName", "ModelName", "Params", "RankerEntry", "Seed",
            "StageContext", "Transformer", "register_ranker"]  # fmt: skip

@@ -43,7 +43,6 @@ from typing import Any
 
 from irrobust.errors import ConfigError
 from irrobust.util.io import atomic_write_json, sha256_file
-from irrobust.util.names import slug
 
 MANIFEST = "manifest.json"
 STATE = "run.json"

@@ -26,18 +26,17 @@ from typing import Any
 import pandas as pd
 
 from irrobust import paths
+from irrobust.core.transformer import RRF, Compose, Memo, RankCutoff, ScoreScale, ScoreSum, Transformer, add_ranks
 from irrobust.data.dataset import Dataset, dataset, train_split_of
 from irrobust.errors import IrrobustError
 from irrobust.evaluate.table import summarize
 from irrobust.pipeline.config import RetrievalPipeline, SystemSpec
-from irrobust.core.transformer import Memo
 from irrobust.pipeline.experiment import Experiment
 from irrobust.pipeline.provenance import environment_info
 from irrobust.pipeline.registry import RANKERS, StageContext
 from irrobust.pipeline.rundir import STATE, RunDir, now
-from irrobust.util.names import slug
-from irrobust.core.transformer import RRF, Compose, RankCutoff, ScoreScale, ScoreSum, Transformer, add_ranks
 from irrobust.util.io import atomic_write_json, atomic_write_text, sha256_json
+from irrobust.util.names import slug
 
 
 def build_system(spec: SystemSpec, ctx: StageContext, built: dict[str, Transformer]) -> Transformer:

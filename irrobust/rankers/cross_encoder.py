@@ -39,8 +39,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from irrobust.errors import ModelError
 from irrobust.core.transformer import check_columns
+from irrobust.errors import ModelError
 from irrobust.rankers.interpolation import fit_alpha, interpolate
 from irrobust.rankers.rerank import TrainedReranker, as_docstore
 from irrobust.rankers.scoring import CrossEncoderScorer, torch_threads

@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.errors import ModelError
 from irrobust.index.dense import DenseIndex, dense_index, encode
-from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.rankers.rerank import as_docstore
 
 __all__ = ["DenseRetriever", "DenseReranker", "dense_index"]

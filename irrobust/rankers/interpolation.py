@@ -86,8 +86,8 @@ def fit_alpha(
         >>> fit_alpha(run, [0.1, 0.9], qrels)["alpha"] > 0.5
         True
     """
-    from irrobust.evaluate.measures import evaluate_run
     from irrobust.core.transformer import add_ranks
+    from irrobust.evaluate.measures import evaluate_run
 
     qrels = qrels[qrels["qid"].astype(str).isin(set(run["qid"].astype(str)))]  # the run's queries only
     curve = []

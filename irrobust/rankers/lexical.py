@@ -26,9 +26,9 @@ import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.errors import IrrobustError
 from irrobust.index.lucene import LuceneIndex
-from irrobust.core.transformer import Transformer, add_ranks, check_columns
 
 
 def _check_queries(queries: pd.DataFrame, stage: str) -> None:

@@ -60,8 +60,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from irrobust.errors import IrrobustError, ModelError
 from irrobust.core.transformer import Transformer, add_ranks, check_columns
+from irrobust.errors import IrrobustError, ModelError
 from irrobust.rankers.lucene_scoring import (
     LENGTH_TABLE,
     LuceneStats,

@@ -16,8 +16,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from irrobust.errors import ModelError
 from irrobust.core.transformer import Transformer, add_ranks, check_columns
+from irrobust.errors import ModelError
 
 
 def as_docstore(docs: Any) -> Any:

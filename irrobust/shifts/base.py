@@ -30,8 +30,8 @@ from typing import Any, ClassVar
 
 import pandas as pd
 
-from irrobust.errors import ConfigError, IrrobustError
 from irrobust.core.transformer import Transformer, check_columns
+from irrobust.errors import ConfigError, IrrobustError
 from irrobust.shifts.text import Rng, words
 
 SHIFT_COLUMNS = ("variant_of", "shift", "changed", "fallback")

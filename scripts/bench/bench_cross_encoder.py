@@ -80,8 +80,8 @@ def main(argv: list[str] | None = None) -> int:
     from sentence_transformers import CrossEncoder
 
     import irrobust as ir
-    from irrobust.evaluate.measures import evaluate_run
     from irrobust.core.transformer import add_ranks
+    from irrobust.evaluate.measures import evaluate_run
     from irrobust.rankers.scoring import CrossEncoderScorer, cpu_has_native_bf16, resolve_precision
     from irrobust.rankers.training import model_dir
 

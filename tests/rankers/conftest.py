@@ -33,8 +33,8 @@ def heldout_run(scifact_test):
 
 def _random_ndcg(run: pd.DataFrame, qrels: pd.DataFrame, repeats: int = 20, seed: int = 0) -> float:
     """Mean nDCG@10 of random orderings of the same candidates (the random-ranker baseline)."""
-    from irrobust.evaluate.measures import evaluate_run
     from irrobust.core.transformer import add_ranks
+    from irrobust.evaluate.measures import evaluate_run
 
     rng = np.random.default_rng(seed)
     vals = [
