@@ -57,7 +57,4 @@ def _rm3(ctx: StageContext, p: RM3Params) -> RM3:
                original_query_weight=p.original_query_weight)  # fmt: skip
 
 
-import irrobust.pipeline.components_certify  # noqa: E402,F401  (knrm_noisy)
-from irrobust.pipeline import components_ltr, components_neural  # noqa: E402,F401  (dense, cross_encoder, knrm, ltr)
-
 __all__ = ["RANKERS"]

@@ -4,7 +4,7 @@
 documents (Wu et al., CIKM 2022, noisy training; :mod:`irrobust.certify.noisy`).
 
 Example:
-    >>> from irrobust.pipeline import components  # registers the built-in rankers
+    >>> from irrobust.pipeline.registry import RANKERS
     >>> RANKERS["knrm_noisy"].family, RANKERS["ce_noisy"].family
     ('interaction', 'cross-encoder')
 """

@@ -1,11 +1,11 @@
 """Component registries: pipeline files name components, never import paths.
 
 A ranker entry has a name, a pydantic model of its parameters (unknown keys are errors) and
-a factory ``build(ctx, params) -> Transformer``. Lexical rankers are registered in
-:mod:`irrobust.pipeline.components`; other layers add theirs the same way.
+a factory ``build(ctx, params) -> Transformer``. :data:`RANKERS` is an :class:`irrobust.core.registry.Registry`
+whose built-ins are the modules in :data:`BUILTIN_MODULES` (lexical, neural, LTR, noisy-training rankers), loaded on
+first lookup.
 
 Example:
-    >>> from irrobust.pipeline import components  # registers the built-in rankers
     >>> "bm25" in RANKERS
     True
 """
@@ -19,6 +19,7 @@ from typing import Annotated, Any
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field
 
+from irrobust.core.registry import Registry, shared_registry
 from irrobust.core.transformer import Transformer
 from irrobust.data.dataset import Dataset
 
@@ -128,7 +129,16 @@ class RankerEntry:
     family: str = "lexical"
 
 
-RANKERS: dict[str, RankerEntry] = {}
+#: the modules whose import registers the built-in rankers
+BUILTIN_MODULES = (
+    "irrobust.pipeline.components",
+    "irrobust.pipeline.components_neural",
+    "irrobust.pipeline.components_ltr",
+    "irrobust.pipeline.components_certify",
+)
+
+#: every ranker a pipeline file may name
+RANKERS: Registry[RankerEntry] = shared_registry("ranker", builtins=BUILTIN_MODULES)
 
 
 def register_ranker(name: str, params: type[Params], description: str, family: str = "lexical"):
@@ -139,14 +149,14 @@ def register_ranker(name: str, params: type[Params], description: str, family: s
         >>> @register_ranker("_doc_example", NoParams, "example")
         ... def _build(ctx, params):
         ...     raise NotImplementedError
-        >>> RANKERS.pop("_doc_example").description
+        >>> RANKERS.unregister("_doc_example").description
         'example'
     """
 
     def deco(fn: Callable[[StageContext, Any], Transformer]):
         if family not in FAMILIES:
             raise ValueError(f"unknown family {family!r}; allowed: {FAMILIES}")
-        RANKERS[name] = RankerEntry(name, params, fn, description, family)
+        RANKERS.register(name, RankerEntry(name, params, fn, description, family))
         return fn
 
     return deco

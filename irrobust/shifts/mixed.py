@@ -27,13 +27,15 @@ class Mixed(QueryShift):
     the original's.
 
     Args:
-        shifts: shift stages, registry names (``"typos"``) or specs (``{"name": "typos", "rate": 0.5}``).
+        shifts: shift stages (names and specs such as ``{"name": "typos", "rate": 0.5}`` are built by
+            :func:`irrobust.shifts.make_shift`, ``make_shift("mixed", shifts=["typos", ...])``).
         seed: RNG seed.
         k: if given, apply ``k`` of the shifts chosen per query (kept in the listed order).
         name: label for the ``shift`` column.
 
     Example:
-        >>> Mixed(["typos", {"name": "drop", "rate": 0.5}], k=1).spec()["k"]
+        >>> from irrobust.shifts import DropWords, Typos
+        >>> Mixed([Typos(), DropWords(rate=0.5)], k=1).spec()["k"]
         1
     """
 
@@ -46,14 +48,14 @@ class Mixed(QueryShift):
         k: int | None = None,
         name: str | None = None,
     ) -> None:
-        from irrobust.shifts.registry import shift_from_spec
-
         super().__init__(seed, name)
         if isinstance(shifts, (str, Mapping)) or not isinstance(shifts, Sequence) or not shifts:
             raise ConfigError("shifts must be a non-empty list of shifts", where="shifts")
         steps: list[QueryShift] = []
-        for i, s in enumerate(shifts):
-            step = s if isinstance(s, QueryShift) else shift_from_spec(s, where=f"shifts[{i}]")
+        for i, step in enumerate(shifts):
+            if not isinstance(step, QueryShift):
+                raise ConfigError(f"a step of a mixed shift must be a shift stage, got {step!r} (build steps from "
+                                  "names with make_shift('mixed', shifts=[...]))", where=f"shifts[{i}]")  # fmt: skip
             if isinstance(step, Mixed):
                 raise ConfigError("a mixed shift cannot contain another mixed shift", where=f"shifts[{i}]")
             steps.append(step)

@@ -10,9 +10,10 @@ Example:
 from __future__ import annotations
 
 import inspect
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
+from irrobust.core.registry import Registry, shared_registry
 from irrobust.errors import ConfigError
 from irrobust.shifts.base import QueryShift
 from irrobust.shifts.mixed import Mixed
@@ -20,14 +21,11 @@ from irrobust.shifts.structural import DropWords, Keywordize, Reorder
 from irrobust.shifts.synonyms import Synonyms
 from irrobust.shifts.typos import Typos
 
-SHIFTS: dict[str, type[QueryShift]] = {
-    "typos": Typos,
-    "synonyms": Synonyms,
-    "reorder": Reorder,
-    "drop": DropWords,
-    "keywordize": Keywordize,
-    "mixed": Mixed,
-}
+#: every shift a pipeline file may name
+SHIFTS: Registry[type[QueryShift]] = shared_registry("shift")
+for _cls in (Typos, Synonyms, Reorder, DropWords, Keywordize, Mixed):
+    if _cls.kind not in SHIFTS:  # this module may run twice (see irrobust.core.registry.shared_registry)
+        SHIFTS.register(_cls.kind, _cls)
 
 
 def shift_params(name: str) -> dict[str, Any]:
@@ -43,9 +41,7 @@ def shift_params(name: str) -> dict[str, Any]:
 
 
 def _lookup(name: str, where: str | None) -> type[QueryShift]:
-    if not isinstance(name, str) or name not in SHIFTS:
-        raise ConfigError(f"unknown shift {name!r}; allowed: {', '.join(sorted(SHIFTS))}", where=where)
-    return SHIFTS[name]
+    return SHIFTS.get(name, where=where)
 
 
 def make_shift(name: str, /, *, where: str | None = None, **params: Any) -> QueryShift:
@@ -72,10 +68,24 @@ def make_shift(name: str, /, *, where: str | None = None, **params: Any) -> Quer
     missing = [k for k, v in accepted.items() if v is inspect.Parameter.empty and k not in params]
     if missing:
         raise ConfigError(f"shift {name!r} needs parameter(s) {', '.join(missing)}", where=base)
+    if cls is Mixed:  # a mixed shift's steps may be names or specs: built here, so Mixed itself takes stages only
+        params = {**params, "shifts": _mixed_steps(params["shifts"], f"{base}.shifts")}
     try:
         return cls(**params)
     except ConfigError as err:
         raise ConfigError(err.message, where=f"{base}.{err.where}" if err.where else base) from None
+
+
+def _mixed_steps(steps: Any, where: str) -> list[QueryShift]:
+    if isinstance(steps, (str, Mapping)) or not isinstance(steps, Sequence) or not steps:
+        raise ConfigError("shifts must be a non-empty list of shifts", where=where)
+    built = []
+    for i, s in enumerate(steps):
+        step = s if isinstance(s, QueryShift) else shift_from_spec(s, where=f"{where}[{i}]")
+        if isinstance(step, Mixed):
+            raise ConfigError("a mixed shift cannot contain another mixed shift", where=f"{where}[{i}]")
+        built.append(step)
+    return built
 
 
 def shift_from_spec(spec: str | Mapping[str, Any], where: str | None = None) -> QueryShift:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pandas as pd
 import pytest
 
-from irrobust.shifts import DropWords, Keywordize, Mixed, Reorder, Synonyms, Typos
+from irrobust.shifts import DropWords, Keywordize, Reorder, Synonyms, Typos, make_shift
 from irrobust.shifts.text import Rng
 
 
@@ -15,7 +15,7 @@ def _make(kind: str, seed: int):
         "synonyms": lambda: Synonyms(source="counterfitted", seed=seed),
         "reorder": lambda: Reorder(seed=seed),
         "drop": lambda: DropWords(seed=seed),
-        "mixed": lambda: Mixed(["typos", "drop", "reorder"], seed=seed, k=2),
+        "mixed": lambda: make_shift("mixed", shifts=["typos", "drop", "reorder"], seed=seed, k=2),
     }[kind]()
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from irrobust.data.synonyms import load_counterfitted
 from irrobust.errors import IrrobustError
-from irrobust.shifts import DropWords, Keywordize, Mixed, Reorder, Synonyms, Typos, change_summary
+from irrobust.shifts import DropWords, Keywordize, Mixed, Reorder, Synonyms, Typos, change_summary, make_shift
 from irrobust.shifts.base import n_to_pick
 from irrobust.shifts.text import STOP_WORDS, is_stop_word, keyboard_neighbours, split_token, words
 from irrobust.shifts.typos import typo_word
@@ -234,7 +234,7 @@ def test_mixed_applies_several_shifts(scifact_queries: pd.DataFrame) -> None:
 
 
 def test_mixed_k_draws_steps_per_query(scifact_queries: pd.DataFrame) -> None:
-    m = Mixed(["reorder", "keywordize", {"name": "typos", "rate": 1.0}], k=1, seed=0)
+    m = make_shift("mixed", shifts=["reorder", "keywordize", {"name": "typos", "rate": 1.0}], k=1, seed=0)
     out = m(scifact_queries)
     kinds = Counter()
     for orig, new in zip(scifact_queries["query"], out["query"], strict=True):
@@ -258,7 +258,7 @@ ALL_SHIFTS = [
     Reorder(),
     DropWords(),
     Keywordize(),
-    Mixed(["typos", {"name": "synonyms", "source": "counterfitted"}, "reorder", "drop"]),
+    make_shift("mixed", shifts=["typos", {"name": "synonyms", "source": "counterfitted"}, "reorder", "drop"]),
 ]
 
 

@@ -71,7 +71,11 @@ def test_mixed_requires_shifts_and_reports_nested_errors() -> None:
         make_shift("mixed", shifts=["typos", {"name": "drop", "rte": 0.1}])
     assert err.value.where == "mixed.shifts[1].rte"
     with pytest.raises(ConfigError, match="another mixed"):
-        Mixed([Mixed(["typos"])])
+        make_shift("mixed", shifts=[Mixed([Typos()])])
+    with pytest.raises(ConfigError, match="another mixed"):
+        Mixed([Mixed([Typos()])])
+    with pytest.raises(ConfigError, match="must be a shift stage"):
+        Mixed(["typos"])
 
 
 def test_shift_from_spec() -> None:
