@@ -38,7 +38,7 @@ import numpy as np
 
 def _oracle(inp: Any, target: Any, swap: Any, positions: list[int]) -> dict[str, dict[str, float]]:
     """Per eligible word (lower-cased, first occurrence): target score change of each neighbour substituted alone."""
-    from irrobust.attacks.base import WordDoc
+    from irrobust.attacks.transformation import WordDoc
 
     doc = WordDoc(inp.text)
     first: dict[str, int] = {}
@@ -58,8 +58,8 @@ def _oracle(inp: Any, target: Any, swap: Any, positions: list[int]) -> dict[str,
 
 def _gradient_words(wb: Any, inp: Any, eligible: set[str]) -> dict[str, float]:
     """Largest L2 norm of the target's ∂score/∂embedding over each eligible word's pieces (white-box targets)."""
-    from irrobust.attacks.base import WordDoc
     from irrobust.attacks.prada import token_words
+    from irrobust.attacks.transformation import WordDoc
 
     doc = WordDoc(inp.text)
     _, grad = wb.score_grad(inp.query, inp.text)
@@ -104,9 +104,11 @@ def main(argv: list[str] | None = None) -> int:
 
     torch.set_num_threads(args.threads)
     import irrobust as ir
-    from irrobust.attacks.base import AttackInput, CachedTarget, SynonymSwap, WordDoc, eligible_positions
+    from irrobust.attacks.constraints import eligible_positions
+    from irrobust.attacks.goal import AttackInput, CachedTarget
     from irrobust.attacks.recipe import AttackContext, make_attack
     from irrobust.attacks.surrogate import load_surrogate
+    from irrobust.attacks.transformation import SynonymSwap, WordDoc
     from irrobust.attacks.victims import last_stage, target_for_stage
     from irrobust.data.synonyms import load_counterfitted
     from irrobust.pipeline.attack_task import _whitebox, attacked_systems

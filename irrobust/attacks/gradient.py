@@ -24,9 +24,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from irrobust.attacks.base import AttackInput, AttackResult, CachedTarget, WordDoc, eligible_positions
+from irrobust.attacks.constraints import eligible_positions
+from irrobust.attacks.goal import AttackInput, AttackResult, CachedTarget
 from irrobust.attacks.prada import token_words
 from irrobust.attacks.recipe import AttackContext, Recipe, SubstitutionParams, register_attack, substitution_attack
+from irrobust.attacks.transformation import WordDoc
 from irrobust.errors import ModelError
 
 

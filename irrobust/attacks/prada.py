@@ -56,7 +56,8 @@ from typing import Any, ClassVar
 import numpy as np
 from pydantic import Field
 
-from irrobust.attacks.base import AttackInput, AttackResult, CachedTarget, WordDoc, eligible_positions
+from irrobust.attacks.constraints import eligible_positions
+from irrobust.attacks.goal import AttackInput, AttackResult, CachedTarget
 from irrobust.attacks.recipe import (
     AttackContext,
     Recipe,
@@ -65,6 +66,7 @@ from irrobust.attacks.recipe import (
     register_attack,
     substitution_attack,
 )
+from irrobust.attacks.transformation import WordDoc
 from irrobust.errors import ConfigError
 
 

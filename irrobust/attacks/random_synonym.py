@@ -14,9 +14,11 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from irrobust.attacks.base import AttackInput, AttackResult, CachedTarget, WordDoc, eligible_positions
+from irrobust.attacks.constraints import eligible_positions
+from irrobust.attacks.goal import AttackInput, AttackResult, CachedTarget
 from irrobust.attacks.recipe import AttackContext, Recipe, SubstitutionParams, register_attack, substitution_attack
 from irrobust.attacks.targets import rng_for
+from irrobust.attacks.transformation import WordDoc
 
 
 @register_attack

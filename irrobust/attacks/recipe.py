@@ -1,7 +1,7 @@
 """Recipe base class, the shared word-substitution driver, and the registry of attack recipes.
 
-A recipe turns one :class:`~irrobust.attacks.base.AttackInput` into an
-:class:`~irrobust.attacks.base.AttackResult`. Word-substitution recipes differ only in the *order* of
+A recipe turns one :class:`~irrobust.attacks.goal.AttackInput` into an
+:class:`~irrobust.attacks.goal.AttackResult`. Word-substitution recipes differ only in the *order* of
 candidate edits (word importance) and the *candidate word* per position; they share
 :func:`substitution_attack` (constraints + greedy decision-based search), so a comparison between them
 isolates the importance and candidate choices.
@@ -19,17 +19,10 @@ from typing import Any, ClassVar
 
 from pydantic import BaseModel, ConfigDict, Field
 
-from irrobust.attacks.base import (
-    AttackInput,
-    AttackResult,
-    CachedTarget,
-    Constraints,
-    SynonymSwap,
-    WordDoc,
-    default_stopwords,
-    eligible_positions,
-    greedy_search,
-)
+from irrobust.attacks.constraints import Constraints, default_stopwords, eligible_positions
+from irrobust.attacks.goal import AttackInput, AttackResult, CachedTarget
+from irrobust.attacks.search import greedy_search
+from irrobust.attacks.transformation import SynonymSwap, WordDoc
 from irrobust.errors import ConfigError
 
 

@@ -195,7 +195,7 @@ class EmbeddingModel:
         return uniq, grad.detach(), value
 
     def score(self, query: str, texts: Sequence[str]) -> np.ndarray:
-        """Scores of texts (the :class:`~irrobust.attacks.base.Target` protocol), length-sorted batches of 64.
+        """Scores of texts (the :class:`~irrobust.attacks.goal.Target` protocol), length-sorted batches of 64.
 
         Example:
             >>> wb.score("q", ["a", "b"]).shape   # doctest: +SKIP

@@ -25,8 +25,10 @@ from typing import ClassVar
 
 from pydantic import Field
 
-from irrobust.attacks.base import AttackInput, AttackResult, CachedTarget, RankGoal, WordDoc, default_stopwords
+from irrobust.attacks.constraints import default_stopwords
+from irrobust.attacks.goal import AttackInput, AttackResult, CachedTarget, RankGoal
 from irrobust.attacks.recipe import AttackContext, Recipe, RecipeParams, register_attack
+from irrobust.attacks.transformation import WordDoc
 
 _SENT = re.compile(r"(?<=[.!?])\s+")
 _TOKEN = re.compile(r"\w+")

@@ -18,7 +18,8 @@ import math
 from collections import Counter
 from typing import ClassVar
 
-from irrobust.attacks.base import AttackInput, AttackResult, CachedTarget, WordDoc, eligible_positions
+from irrobust.attacks.constraints import eligible_positions
+from irrobust.attacks.goal import AttackInput, AttackResult, CachedTarget
 from irrobust.attacks.recipe import (
     AttackContext,
     Recipe,
@@ -27,6 +28,7 @@ from irrobust.attacks.recipe import (
     register_attack,
     substitution_attack,
 )
+from irrobust.attacks.transformation import WordDoc
 
 
 @register_attack

@@ -120,9 +120,11 @@ def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress:
     """
     import torch
 
-    from irrobust.attacks.base import AttackInput, CachedTarget, SynonymSwap, default_stopwords
+    from irrobust.attacks.constraints import default_stopwords
+    from irrobust.attacks.goal import AttackInput, CachedTarget
     from irrobust.attacks.recipe import AttackContext, make_attack
     from irrobust.attacks.targets import select_targets
+    from irrobust.attacks.transformation import SynonymSwap
     from irrobust.attacks.victims import last_stage, target_for_stage
     from irrobust.data.synonyms import load_counterfitted
     from irrobust.evaluate.table import long_rows

@@ -3,10 +3,10 @@
 Both modes run the *same search* on the same target documents (easy + hard sets of the BM25 top-100 of a few
 SciFact test queries, reranked by the cross-encoder) with the same surrogate (trained once, outside the timings):
 
-* **irrobust** — one :class:`~irrobust.attacks.base.CachedTarget` for the whole run: each query's ranked list is
+* **irrobust** — one :class:`~irrobust.attacks.goal.CachedTarget` for the whole run: each query's ranked list is
   scored once (batched) and reused by all its target documents; the greedy search evaluates candidates in
   speculative chunks of ``--chunk`` texts per model call (accepted edits identical to one-at-a-time).
-* **naive** — :class:`~irrobust.attacks.base.UncachedTarget`: every text is one model call, nothing is cached,
+* **naive** — :class:`~irrobust.attacks.goal.UncachedTarget`: every text is one model call, nothing is cached,
   so each target document's attack scores its ranked list itself (100 calls) and then one call per candidate.
 
 It prints both wall times, the ratio, the model calls of each, and whether the attacked documents are identical.

@@ -64,7 +64,7 @@ def test_protected_words_really_protected(setup, bm25_lists, table):
     """Query terms and stop words that have table neighbours are substitutable with protection off, never with it
     on (the default): not offered as positions, and never substituted by any recipe, which does substitute others."""
     from irrobust.attacks import Constraints
-    from irrobust.attacks.base import eligible_positions
+    from irrobust.attacks.constraints import eligible_positions
 
     targets, scores, ctx = setup
     offered_off = substituted = 0

@@ -54,7 +54,9 @@ def _candidates(doc, sets, base, query):
 
 @pytest.mark.slow
 def test_attack_cannot_break_a_certificate(sets, lucene, bm25_list, squash):
-    from irrobust.attacks.base import CachedTarget, RankGoal, WordDoc, greedy_search
+    from irrobust.attacks.goal import CachedTarget, RankGoal
+    from irrobust.attacks.search import greedy_search
+    from irrobust.attacks.transformation import WordDoc
     from irrobust.attacks.victims import LexicalTarget
 
     lst = bm25_list
@@ -204,9 +206,11 @@ def test_prada_and_greedy_cannot_break_certificates_on_the_5_neighbour_graph(sci
     ĝ beyond the Monte Carlo error (judged with an independent N = 4000 estimate)."""
     import irrobust as ir
     from irrobust.attacks import AttackInput
-    from irrobust.attacks.base import CachedTarget, RankGoal, SynonymSwap, WordDoc, greedy_search
+    from irrobust.attacks.goal import CachedTarget, RankGoal
     from irrobust.attacks.recipe import AttackContext, make_attack
+    from irrobust.attacks.search import greedy_search
     from irrobust.attacks.surrogate import train_surrogate
+    from irrobust.attacks.transformation import SynonymSwap, WordDoc
     from irrobust.attacks.victims import LexicalTarget
     from irrobust.certify.perturb import PerturbationSets
 
