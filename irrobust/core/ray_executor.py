@@ -1,0 +1,181 @@
+"""Run a task's units on Ray (a private instance on this machine, or an existing cluster); Ray is imported here only.
+
+How it works (see :mod:`irrobust.core.executor` for the contract every executor keeps):
+
+* the task is put into Ray's object store once per :meth:`RayExecutor.map` call; each missing unit becomes a Ray
+  task (``num_cpus_per_unit`` / ``num_gpus_per_unit`` resources). A worker process deserialises the task on its
+  first unit and keeps it (:data:`_TASKS`), so the task's :class:`~irrobust.core.task.WorkerState` — an index, a
+  model — is built once per worker process, not once per unit;
+* a worker or node that dies mid-unit is not an error: Ray runs the unit again elsewhere, up to ``max_retries``
+  times. An exception raised by the unit itself is not retried (a unit is a pure function: it would fail again)
+  and is raised in the driver as the original exception;
+* the driver collects the results **in unit order** and writes each to the store as it arrives at the front of
+  the queue, so the store's files and their order do not depend on the number of workers; a driver killed and
+  restarted resumes from the store.
+
+Addresses: ``local`` starts a private Ray instance in this process with ``workers`` CPUs (stopped again by
+:meth:`RayExecutor.close`); ``auto`` joins the cluster ``ray start`` made on this machine; ``host:port`` joins
+that cluster's head node.
+
+Example:
+    >>> ex = RayExecutor(address="local", workers=2)                    # doctest: +SKIP
+    >>> run_task(task, UnitStore(tmp), ex); ex.close()                   # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import contextlib
+import importlib.util
+import os
+import uuid
+from collections.abc import Sequence
+from typing import Any
+
+from irrobust.core.executor import OnResult, pending
+from irrobust.core.store import UnitStore
+from irrobust.core.task import Task, Unit
+from irrobust.errors import ConfigError, IrrobustError
+
+#: the tasks this worker process has deserialised, by the token of the ``map`` call that shipped them
+_TASKS: dict[str, Any] = {}
+
+
+def require_ray() -> None:
+    """Raise a :class:`~irrobust.errors.ConfigError` (exit code 2) when Ray is not installed.
+
+    Example:
+        >>> require_ray()   # doctest: +SKIP
+    """
+    if importlib.util.find_spec("ray") is None:
+        raise ConfigError("executor 'ray' needs Ray, which is not installed; install it with "
+                          "`pip install 'irrobust[ray]'` (or `pip install -r requirements-ray.txt`), or use "
+                          "executor: local", where="executor")  # fmt: skip
+
+
+def _run_unit(token: str, boxed: list[Any], unit: Unit) -> Any:
+    """Ray task body: this worker's copy of the task (deserialised once per worker and map call) runs ``unit``."""
+    task = _TASKS.get(token)
+    if task is None:
+        import ray
+
+        task = ray.get(boxed[0])  # the reference is boxed in a list so Ray does not resolve it on every call
+        _TASKS.clear()
+        _TASKS[token] = task
+    return task.run(unit)
+
+
+class RayExecutor:
+    """Units as Ray tasks (see the module docstring).
+
+    Args:
+        address: ``local`` (a private instance with ``workers`` CPUs), ``auto`` or ``host:port``.
+        workers: CPUs of a private instance (default: this machine's CPU count); ignored when joining a cluster.
+        num_cpus_per_unit: CPUs Ray reserves for one unit.
+        num_gpus_per_unit: GPUs Ray reserves for one unit (fractions share a GPU).
+        max_retries: how often a unit whose worker or node died is run again.
+        temp_dir: Ray's session directory of a private instance (default: Ray's).
+
+    Example:
+        >>> RayExecutor(address="local", workers=2).describe()["address"]
+        'local'
+    """
+
+    kind = "ray"
+
+    def __init__(self, address: str = "local", workers: int | None = None, num_cpus_per_unit: float = 1.0,
+                 num_gpus_per_unit: float = 0.0, max_retries: int = 3, temp_dir: str | None = None) -> None:  # fmt: skip
+        self.address, self.workers = address, workers
+        self.num_cpus_per_unit, self.num_gpus_per_unit = float(num_cpus_per_unit), float(num_gpus_per_unit)
+        self.max_retries, self.temp_dir = int(max_retries), temp_dir
+        self._owned = False
+        self._remote: Any = None
+
+    def describe(self) -> dict[str, Any]:
+        """Provenance (for the run manifest).
+
+        Example:
+            >>> RayExecutor("auto").describe()["kind"]
+            'ray'
+        """
+        return {"kind": self.kind, "address": self.address, "workers": self.workers,
+                "num_cpus_per_unit": self.num_cpus_per_unit, "num_gpus_per_unit": self.num_gpus_per_unit,
+                "max_retries": self.max_retries}  # fmt: skip
+
+    def _start(self) -> Any:
+        require_ray()
+        import ray
+
+        if not ray.is_initialized():
+            common = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING",
+                      "configure_logging": True}  # fmt: skip
+            try:
+                if self.address == "local":
+                    ray.init(address="local", num_cpus=int(self.workers or os.cpu_count() or 1),
+                             object_store_memory=256 * 1024**2, _temp_dir=self.temp_dir, **common)  # fmt: skip
+                else:
+                    ray.init(address=self.address, **common)
+                self._owned = True
+            except (ConnectionError, RuntimeError, ValueError) as exc:
+                raise ConfigError(f"cannot start or join Ray at address {self.address!r}: {exc}",
+                                  where="executor.address") from None  # fmt: skip
+        if self._remote is None:
+            self._remote = ray.remote(_run_unit).options(num_cpus=self.num_cpus_per_unit,
+                                                         num_gpus=self.num_gpus_per_unit,
+                                                         max_retries=self.max_retries, retry_exceptions=False)  # fmt: skip
+        return ray
+
+    def map(self, task: Task, units: Sequence[Unit], store: UnitStore, on_result: OnResult | None = None) -> list[Any]:
+        """The results of ``units`` in order: the missing ones run on Ray, stored by the driver in unit order.
+
+        Example:
+            >>> RayExecutor("local", workers=2).map(task, task.units(), store)   # doctest: +SKIP
+        """
+        done, todo = pending(units, store)
+        if todo:
+            ray = self._start()
+            token = uuid.uuid4().hex
+            boxed = [ray.put(task)]
+            refs = [self._remote.remote(token, boxed, unit) for unit in todo]
+            try:
+                for unit, ref in zip(todo, refs, strict=True):
+                    done[unit.key] = store.put(unit.key, self._get(ray, ref, unit))
+                    if on_result is not None:
+                        on_result(unit, done[unit.key])
+            except BaseException:
+                for ref in refs:  # stop what is still queued or running; the store keeps what finished
+                    with contextlib.suppress(Exception):  # already finished, or the cluster is gone
+                        ray.cancel(ref)
+                raise
+        return [done[u.key] for u in units]
+
+    def _get(self, ray: Any, ref: Any, unit: Unit) -> Any:
+        from ray.exceptions import RayError, RayTaskError
+
+        try:
+            return ray.get(ref)
+        except RayTaskError as exc:  # the unit raised: the original exception, as in a local run
+            cause = getattr(exc, "cause", None)
+            if isinstance(cause, BaseException):
+                raise cause from None
+            raise IrrobustError(f"unit {unit.label or unit.key} failed on a Ray worker: {exc}") from None
+        except RayError as exc:  # workers or nodes died more than max_retries times, the cluster went away, ...
+            raise IrrobustError(f"unit {unit.label or unit.key} did not finish on Ray (after up to "
+                                f"{self.max_retries} retries): {type(exc).__name__}: {exc}",
+                                where=f"executor ray {self.address}") from None  # fmt: skip
+
+    def close(self) -> None:
+        """Shut down the private Ray instance this executor started, or leave the cluster it joined (the cluster
+        keeps running); a Ray session the caller had started before is left alone.
+
+        Example:
+            >>> RayExecutor("local").close()
+        """
+        if self._owned:
+            import ray
+
+            ray.shutdown()
+            self._owned = False
+        self._remote = None
+
+
+__all__ = ["RayExecutor", "require_ray"]
