@@ -21,19 +21,18 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from irrobust.attacks.targets import DEFAULT_BUCKETS
 from irrobust.errors import ConfigError
+from irrobust.util.schema import Strict
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+>%@=-]*$"
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
-class AttackItem(_Strict):
+class AttackItem(Strict):
     """One attack: a registered recipe, its parameters, and a label naming the condition (default: the recipe).
 
     Example:
@@ -46,7 +45,7 @@ class AttackItem(_Strict):
     label: str | None = Field(None, pattern=NAME_PATTERN, max_length=60)
 
 
-class AttackTargets(_Strict):
+class AttackTargets(Strict):
     """Which documents of each query's ranked list are attacked.
 
     Example:
@@ -69,7 +68,7 @@ class AttackTargets(_Strict):
         return v
 
 
-class SurrogateSpec(_Strict):
+class SurrogateSpec(Strict):
     """PRADA's surrogate (a KNRM trained by pseudo relevance feedback on the target's lists).
 
     Example:
@@ -83,7 +82,7 @@ class SurrogateSpec(_Strict):
     neg_per_pos: int = Field(8, ge=1)
 
 
-class AttacksTask(_Strict):
+class AttacksTask(Strict):
     """Tasks 4–5, adversarial documents: word-substitution attacks and term spamming against each system.
 
     Example:

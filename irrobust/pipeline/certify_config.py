@@ -22,24 +22,21 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import Field, field_validator
 
 from irrobust.certify.certificate import K_GRID
 from irrobust.errors import ConfigError
+from irrobust.util.schema import Strict
 
 
-class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
-class RuleSpec(_Strict):
+class RuleSpec(Strict):
     """A certificate rule and its Monte Carlo bound (``paper`` requires ``hoeffding``)."""
 
     rule: Literal["paper", "max"]
     bound: Literal["hoeffding", "bernstein"] = "hoeffding"
 
 
-class CertifyTask(_Strict):
+class CertifyTask(Strict):
     """CertDR certification of every (or the listed) systems' top-``depth`` lists, plus exact BM25 certificates."""
 
     systems: list[str] | None = Field(None, max_length=64, description="systems to certify (default: all that "

@@ -11,8 +11,8 @@ from typing import Literal
 
 from pydantic import Field
 
-from irrobust.pipeline.config import NAME_PATTERN, Strict
 from irrobust.recsys.config import RecsysConfig
+from irrobust.util.schema import NAME_PATTERN, Strict
 
 
 class RecsysPipeline(Strict):

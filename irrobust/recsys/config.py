@@ -14,9 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from irrobust.errors import ConfigError
+from irrobust.util.schema import Strict
 
 __all__ = ["BACKBONE_TO_RECBOLE", "METHOD_LABELS", "REFERENCE_PRESET", "RecsysConfig", "parse_recsys_config"]
 
@@ -51,7 +52,7 @@ REFERENCE_PRESET: dict[str, object] = {
 }
 
 
-class RecsysConfig(BaseModel):
+class RecsysConfig(Strict):
     """Noisy-implicit-feedback robustness grid: methods × backbones × rho × seeds on one dataset.
 
     Seeds are ``seed, seed+1, ..., seed+n_seeds-1`` where ``seed`` is the pipeline's top-level seed.
@@ -61,7 +62,6 @@ class RecsysConfig(BaseModel):
         [('LightGCN', 'standard'), ('LightGCN', 'pld')]
     """
 
-    model_config = ConfigDict(extra="forbid")
 
     # --- data -----------------------------------------------------------------------------
     dataset: Literal["ml-100k", "lastfm", "custom"] = Field(
