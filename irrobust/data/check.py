@@ -29,7 +29,8 @@ judgements (mapped to gain 0) and queries without judgements are counted without
 
 Example:
     >>> from irrobust import paths
-    >>> chk = check_collection("cranfield", paths.seed_dir())   # doctest: +SKIP
+    >>> from irrobust.data.seed import RECIPES
+    >>> chk = check_collection("cranfield", paths.seed_dir(), RECIPES["cranfield"].sources)   # doctest: +SKIP
     >>> chk.counts["documents"], chk.counts["empty_documents"]  # doctest: +SKIP
     (1400, 2)
 """
@@ -538,17 +539,18 @@ def _check_beir(collection: str, seed: Path, files: tuple[str, ...]) -> SourceCh
     return chk
 
 
-def check_collection(collection: str, seed: Path) -> SourceCheck:
+def check_collection(collection: str, seed: Path, files: tuple[str, ...]) -> SourceCheck:
     """Check a staged collection's source files (see the module docstring); :class:`DataError` on any corruption.
+
+    Args:
+        collection: the collection's id (``cisi``, ``beir/scifact``).
+        seed: the staged data directory.
+        files: the collection's source files, relative to ``seed`` (its seeding recipe's ``sources``).
 
     Example:
         >>> from irrobust import paths
-        >>> check_collection("cisi", paths.seed_dir()).counts["documents"]   # doctest: +SKIP
-        1460
+        >>> check_collection("cisi", paths.seed_dir(), ("cisi/CISI.ALL", "cisi/CISI.QRY", "cisi/CISI.REL"))  # doctest: +SKIP
     """
-    from irrobust.data.seed import RECIPES
-
-    files = RECIPES[collection].sources
     if collection in SMART_LAYOUT:
         return _check_smart(collection, seed, files)
     if collection == "vaswani":

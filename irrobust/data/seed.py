@@ -146,7 +146,7 @@ def ensure_seeded(collection: str, seed: Path | None = None, irds_home: Path | N
     if not isinstance(checked, dict) or checked.get("key") != check_key:
         from irrobust.data.check import check_collection
 
-        checked = {"key": check_key, "check": check_collection(collection, seed).as_dict()}  # raises DataError
+        checked = {"key": check_key, "check": check_collection(collection, seed, RECIPES[collection].sources).as_dict()}  # raises DataError
     if current != wanted or not all((target / t).is_file() for t in recipe.targets):
         if target.exists():
             shutil.rmtree(target)

@@ -9,7 +9,7 @@ import pytest
 
 import irrobust as ir
 from irrobust.data.classic import cranfield_gain
-from irrobust.data.seed import ensure_seeded
+from irrobust.data.seed import RECIPES, ensure_seeded
 from irrobust.errors import DataError
 
 
@@ -122,10 +122,10 @@ def test_staged_collections_pass_the_source_check(seed):
         "beir/nfcorpus": {"documents": 3633, "queries": 3237, "judgements_train": 110575, "judgements_test": 12334},
     }
     for collection, counts in expected.items():
-        chk = check_collection(collection, seed)
+        chk = check_collection(collection, seed, RECIPES[collection].sources)
         assert {k: chk.counts.get(k) for k in counts} == counts, collection
         assert chk.modified == [], collection
-    warnings = check_collection("cranfield", seed).warnings
+    warnings = check_collection("cranfield", seed, RECIPES["cranfield"].sources).warnings
     assert len(warnings) == 1 and "2 empty documents: '471' (line 13470), '995' (line 27712)" in warnings[0]
 
 
