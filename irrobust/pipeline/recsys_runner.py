@@ -25,9 +25,9 @@ def run_recsys_pipeline(cfg: RecsysPipeline, rd: RunDir, progress: bool = True) 
         <function run_recsys_pipeline at ...>
     """
     from irrobust.recsys.experiment import run_recsys
-    from irrobust.recsys.report import recsys_section
     from irrobust.report.html import write_html_report
     from irrobust.report.markdown import report_header
+    from irrobust.report.recsys import recsys_section
 
     table = run_recsys(cfg.recsys, rd.path, seed=cfg.seed, progress=progress)
     atomic_write_text(rd.file("results.csv"), table.to_csv(index=False))

@@ -29,6 +29,7 @@ from irrobust import paths
 from irrobust.core.transformer import RRF, Compose, Memo, RankCutoff, ScoreScale, ScoreSum, Transformer, add_ranks
 from irrobust.data.dataset import Dataset, dataset, train_split_of
 from irrobust.errors import IrrobustError
+from irrobust.evaluate.results import RunResults, SignificanceSettings, VarianceSettings, build_results
 from irrobust.evaluate.table import summarize
 from irrobust.pipeline.config import RetrievalPipeline, SystemSpec
 from irrobust.pipeline.experiment import Experiment
@@ -216,7 +217,6 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
     Example:
         >>> run_retrieval(cfg, rd)  # doctest: +SKIP
     """
-    from irrobust.report.robustness import robustness_report
     from irrobust.shifts.registry import make_shift
 
     ev = _Evaluator(cfg, rd, progress)
@@ -293,21 +293,39 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
 
         write_certify_outputs(rd, certify_outs)
     families = {s.name: system_family(s) for s in cfg.systems}
-    report = robustness_report(cfg, table, comp, pd.DataFrame(shift_stats), families, ev.timings, rd)
-    if splits:  # learned rankers: is a gain relevance matching or remembered documents? (docs/robustness.md)
-        from irrobust.evaluate.memorization import seen_unseen_comparison
-        from irrobust.report.memorization import memorization_section
+    results = run_results(cfg, table, comp, families, ev.timings, shift_stats, attack_outs, certify_outs, splits)
+    if results.memorization is not None:  # learned rankers: relevance matching or remembered documents?
+        atomic_write_text(rd.file("seen_unseen.csv"), results.memorization.rows.to_csv(index=False))
+    from irrobust.report import write_reports
 
-        sig, measure = cfg.significance, cfg.robustness_measure or cfg.measures[0]
-        split_rows = seen_unseen_comparison(table, splits, cfg.baseline, measure, sig.test, sig.correction, sig.alpha)
-        atomic_write_text(rd.file("seen_unseen.csv"), split_rows.to_csv(index=False))
-        report += "\n" + memorization_section(split_rows, splits, measure, sig.test, sig.correction, sig.alpha)
-    atomic_write_text(rd.file("report.md"), report)
-    from irrobust.report.html import write_html_report
-
-    write_html_report(rd.file("report.html"), cfg.name, report)
+    write_reports(results, rd.path)
     return {"datasets": ev.datasets, "indexes": ev.indexes, "timings": ev.timings, "families": families,
             "shifts": shift_stats, "attacks_skipped": [s for o in attack_outs for s in o["skipped"]]}  # fmt: skip
+
+
+def run_results(cfg: RetrievalPipeline, table: pd.DataFrame, comp: pd.DataFrame, families: dict[str, str],
+                timings: dict[str, float], shift_stats: list[dict[str, Any]], attack_outs: list[dict[str, Any]],
+                certify_outs: list[dict[str, Any]], splits: dict[str, Any]) -> RunResults:  # fmt: skip
+    """The run's results object (:func:`irrobust.evaluate.results.build_results`) from its tables and settings.
+
+    Example:
+        >>> run_results(cfg, table, comp, families, {}, [], [], [], {})  # doctest: +SKIP
+    """
+    sig, tasks = cfg.significance, cfg.tasks
+    variance = None
+    if tasks.variance is not None:
+        variance = VarianceSettings(tuple(tasks.variance.worst_fractions), tasks.variance.bootstrap,
+                                    tasks.variance.alpha)  # fmt: skip
+    details = [o["details"] for o in attack_outs if len(o["details"])]
+    certs = [o["details"] for o in certify_outs]
+    return build_results(
+        cfg.name, cfg.description, table, baseline=cfg.baseline, measure=cfg.robustness_measure or cfg.measures[0],
+        families=families, comparisons=comp, significance=SignificanceSettings(sig.test, sig.correction, sig.alpha),
+        seed=cfg.seed, timings=timings, variance=variance, shifts=tasks.shifts is not None,
+        shift_stats=pd.DataFrame(shift_stats), transfer_targets=tasks.transfer.targets if tasks.transfer else None,
+        attack_details=pd.concat(details, ignore_index=True) if details else None,
+        certify_details=pd.concat(certs, ignore_index=True) if certs else None, splits=splits or None,
+    )  # fmt: skip
 
 
 def sample_queries(ds: Dataset, n: int, seed: int) -> Dataset:

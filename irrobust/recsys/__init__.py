@@ -2,7 +2,7 @@
 
 ``compat`` is imported first so that RecBole works with numpy 2 / torch >= 2.6 (see its docstring).
 Public entry points: :class:`~irrobust.recsys.config.RecsysConfig`,
-:func:`~irrobust.recsys.experiment.run_recsys`, :func:`~irrobust.recsys.report.recsys_section`.
+:func:`~irrobust.recsys.experiment.run_recsys`, :func:`~irrobust.report.recsys.recsys_section`.
 
 Example:
     >>> from irrobust.recsys import RecsysConfig
@@ -22,7 +22,7 @@ def __getattr__(name: str):  # lazy: importing the config must not load RecBole'
 
         return run_recsys
     if name == "recsys_section":
-        from irrobust.recsys.report import recsys_section
+        from irrobust.report.recsys import recsys_section
 
         return recsys_section
     raise AttributeError(name)

@@ -1,15 +1,15 @@
-"""Markdown section and plot for the noisy-implicit-feedback experiment.
+"""Markdown section and plot for the noisy-implicit-feedback experiment (recommender robustness).
 
 Reads only the long results table produced by :func:`irrobust.recsys.experiment.run_recsys`
 (``task="recsys-noise"`` per-user rows and ``task="recsys-noise-stats"`` diagnostics).
 
 Statistics (for every non-standard system against ``<backbone>/standard`` of the same dataset
-and rho, per measure):
+and rho, per measure), both from :func:`irrobust.evaluate.significance.paired_test`:
 
 * **per user**: two-sided Wilcoxon signed-rank test over users of the per-user value averaged
   over seeds (users are the same across seeds; their splits differ);
 * **over seeds**: two-sided paired t-test over the seeds' mean values (needs >= 2 seeds; with few
-  seeds it has little power);
+  seeds it has little power; NaN with fewer);
 * each family (one test type × one measure × one dataset: all systems × rho) is corrected with
   **Holm**'s step-down method; marks use adjusted p < 0.05.
 
@@ -100,8 +100,6 @@ def significance_table(table: pd.DataFrame, baseline: str = "standard") -> pd.Da
         >>> r.system, round(float(r.delta), 3), bool(r.p_wilcoxon < 1e-6)
         ('MF/PLD', 0.1, True)
     """
-    from scipy import stats
-
     t = table[table.task == TASK]
     seed_means = summary_table(table)
     rows = []
@@ -116,20 +114,12 @@ def significance_table(table: pd.DataFrame, baseline: str = "standard") -> pd.Da
                 continue
             a, b = per_user.loc[system], per_user.loc[base]
             ok = a.notna() & b.notna()
-            d = (a[ok] - b[ok]).to_numpy()
-            if len(d) == 0 or np.allclose(d, 0):
-                p_w = 1.0
-            else:
-                p_w = float(stats.wilcoxon(d, zero_method="wilcox", alternative="two-sided").pvalue)
+            p_w = significance.paired_test(a[ok].to_numpy(), b[ok].to_numpy(), "wilcoxon")[1]
             sa, sb = sm.loc[system], sm.loc[base]
             ok_s = sa.notna() & sb.notna()
             ds_ = (sa[ok_s] - sb[ok_s]).to_numpy()
-            if len(ds_) >= 2 and not np.allclose(ds_, ds_[0]):
-                p_t = float(stats.ttest_rel(sa[ok_s], sb[ok_s]).pvalue)
-            elif len(ds_) >= 2:
-                p_t = 0.0 if ds_[0] != 0 else 1.0
-            else:
-                p_t = float("nan")
+            p_t = significance.paired_test(sa[ok_s].to_numpy(), sb[ok_s].to_numpy(), "t")[1] if len(ds_) >= 2 \
+                else float("nan")  # fmt: skip
             rows.append(
                 dict(
                     dataset=ds,
@@ -514,14 +504,14 @@ def protocol_section(tables: dict[str, pd.DataFrame], measure: str = "Recall@20"
 
 
 def _main(argv: list[str] | None = None) -> int:
-    """``python -m irrobust.recsys.report LABEL=RUN_DIR[@SUFFIX] ... [--measure M] [--gradient]``: print the
+    """``python -m irrobust.report.recsys LABEL=RUN_DIR[@SUFFIX] ... [--measure M] [--gradient]``: print the
     protocol table (and PLD's per-epoch gradient factors)."""
     import argparse
     import sys
 
     from irrobust.errors import IrrobustError
 
-    ap = argparse.ArgumentParser(prog="python -m irrobust.recsys.report", description=protocol_section.__doc__)
+    ap = argparse.ArgumentParser(prog="python -m irrobust.report.recsys", description=protocol_section.__doc__)
     ap.add_argument(
         "runs",
         nargs="+",

@@ -40,6 +40,7 @@ def test_attack_config_errors_name_the_key(attacks, where, text, seed):
 
 
 def test_report_section_and_scorecard():
+    from irrobust.evaluate.attacks import attack_results
     from irrobust.report.attacks import attack_sections
 
     rows = []
@@ -47,11 +48,12 @@ def test_report_section_and_scorecard():
         for qid in ("1", "2"):
             rows += [("d", system, "ranking-attack", "prada/easy", qid, "success", sr),
                      ("d", system, "term-spamming", "query_stuffing/hard", qid, "success", 1.0)]
-    parts, card = attack_sections(pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid",
-                                                             "measure", "value"]), {"bm25": "lexical"})
+    results = attack_results(pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid", "measure",
+                                                          "value"]))  # fmt: skip
+    parts = attack_sections(results, {"bm25": "lexical"})
     assert len(parts) == 2 and "| prada/easy | knrm |  | 80.0% |" in parts[0]
-    assert card[0][0] == "T4 word-substitution attacks"
-    assert card[0][2].sort_values("value").iloc[0].system == "bm25"
+    assert results[0].entry.task == "T4 word-substitution attacks"
+    assert results[0].entry.values.sort_values("value").iloc[0].system == "bm25"
 
 
 def test_max_queries_view_keeps_only_the_sampled_qrels(scifact):
@@ -69,7 +71,8 @@ def test_paired_attack_table_pairs_by_query():
     import numpy as np
     from scipy.stats import wilcoxon
 
-    from irrobust.report.attacks import attack_sections, paired_attack_table
+    from irrobust.evaluate.attacks import attack_results, paired_attack_table
+    from irrobust.report.attacks import attack_sections
 
     rng = np.random.default_rng(0)
     qids = [str(q) for q in range(15)]
@@ -81,5 +84,5 @@ def test_paired_attack_table_pairs_by_query():
     out = paired_attack_table(frame)
     assert out[["reference", "other", "queries"]].values.tolist() == [["prada", "random", 15]]
     assert abs(out.p.iloc[0] - wilcoxon(a, b).pvalue) < 1e-12 and abs(out["diff"].iloc[0] - (a - b).mean()) < 1e-12
-    parts, _ = attack_sections(frame, {})
+    parts = attack_sections(attack_results(frame), {})
     assert "prada vs random" in parts[0] and f"{out.p.iloc[0]:.3g}" in parts[0]

@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from irrobust.recsys.report import gradient_factor_section, holm, protocol_section, recsys_section, significance_table
+from irrobust.report.recsys import gradient_factor_section, holm, protocol_section, recsys_section, significance_table
 
 
 def test_holm_matches_definition():
@@ -84,7 +84,7 @@ def test_protocol_section_rows_and_marks():
 def test_load_run_table_from_unit_checkpoints(tmp_path):
     import json
 
-    from irrobust.recsys.report import load_run_table
+    from irrobust.report.recsys import load_run_table
 
     ck = tmp_path / "checkpoints" / "recsys"
     ck.mkdir(parents=True)
@@ -107,7 +107,7 @@ def test_load_run_table_from_unit_checkpoints(tmp_path):
 def test_cli_merges_runs_and_suffixes_methods(tmp_path, capsys):
     import json
 
-    from irrobust.recsys.report import _main
+    from irrobust.report.recsys import _main
 
     def unit(run: str, method: str, seed: int, values: list[float]) -> None:
         ck = tmp_path / run / "checkpoints" / "recsys"

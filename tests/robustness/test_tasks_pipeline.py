@@ -92,7 +92,7 @@ def test_html_report_shows_its_plots_in_a_browser(run, tmp_path):
 
 
 def test_systems_significantly_worse_than_the_baseline_cannot_win_the_scorecard(run):
-    from irrobust.report.robustness import weaker_than_baseline
+    from irrobust.evaluate.scorecard import weaker_than_baseline
 
     comp = pd.read_csv(run / "significance.csv")
     weak = weaker_than_baseline(comp, "nDCG@10")
