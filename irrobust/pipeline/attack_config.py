@@ -21,7 +21,7 @@ from __future__ import annotations
 
 from typing import Any, Literal
 
-from pydantic import Field, field_validator
+from pydantic import Field, PrivateAttr, field_validator
 
 from irrobust.attacks.targets import DEFAULT_BUCKETS
 from irrobust.errors import ConfigError
@@ -43,6 +43,20 @@ class AttackItem(Strict):
     attack: str
     params: dict[str, Any] = Field(default_factory=dict)
     label: str | None = Field(None, pattern=NAME_PATTERN, max_length=60)
+    _recipe: Any = PrivateAttr(None)
+
+    @property
+    def recipe(self) -> Any:
+        """The attack recipe, built once by validation (:func:`check_attacks`).
+
+        Example:
+            >>> AttackItem(attack="prada").recipe  # doctest: +IGNORE_EXCEPTION_DETAIL
+            Traceback (most recent call last):
+            irrobust.errors.ConfigError: attack 'prada' was not validated ...
+        """
+        if self._recipe is None:
+            raise ConfigError(f"attack {self.attack!r} was not validated (use load_pipeline / parse_pipeline)")
+        return self._recipe
 
 
 class AttackTargets(Strict):
@@ -115,7 +129,7 @@ def check_attacks(cfg: Any, source: str) -> None:
     labels: list[str] = []
     for i, item in enumerate(task.items):
         where = f"{source}: tasks.attacks.items[{i}]"
-        make_attack(item.attack, where=f"{where}.params", **item.params)
+        item._recipe = make_attack(item.attack, where=f"{where}.params", **item.params)
         label = item.label or item.attack
         if label in labels:
             raise ConfigError(f"attack label {label!r} is used twice; set a distinct 'label'", where=f"{where}.label")
