@@ -27,8 +27,25 @@ def _cmd_run(args: argparse.Namespace) -> int:
     print(f"irrobust: finished {cfg.name}; results in {out}")
     report = out / "report.md"
     if report.is_file() and not args.quiet:
-        print(report.read_text())
+        print(_final_summary(report.read_text(), verbose=args.verbose))
     return 0
+
+
+def _final_summary(report: str, verbose: bool = False) -> str:
+    """What a run prints at the end: the report's opening summary (the whole report with ``--verbose`` or when the
+    run has no robustness task, hence no summary).
+
+    Example:
+        >>> print(_final_summary("# t\\n\\n## Summary — x\\n\\n- a\\n\\n## Effectiveness\\n\\n| b |"))
+        ## Summary — x
+        <BLANKLINE>
+        - a
+    """
+    start = report.find("\n## Summary")
+    if verbose or start < 0:
+        return report
+    end = report.find("\n## ", start + 1)
+    return report[start + 1 : end if end > 0 else len(report)].rstrip()
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
@@ -102,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="replace an output directory holding another run (removes only the files irrobust writes; "
                         "never follows symbolic links)")  # fmt: skip
     p.add_argument("--quiet", action="store_true", help="print only errors, warnings and the final summary")
+    p.add_argument("--verbose", action="store_true",
+                   help="show library log lines, warnings and progress bars, and print the whole report at the end")  # fmt: skip
     p.set_defaults(fn=_cmd_run)
     p = sub.add_parser("validate", help="check a pipeline file without running it")
     p.add_argument("pipeline")
@@ -112,6 +131,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("dataset")
     p.add_argument("--rebuild", action="store_true")
     p.add_argument("--quiet", action="store_true")
+    p.add_argument("--verbose", action="store_true", help="show library log lines and warnings")
     p.set_defaults(fn=_cmd_index)
     p = sub.add_parser("prepare", help="seed every staged dataset into the cache and compile the measures")
     p.set_defaults(fn=_cmd_prepare)
@@ -127,11 +147,13 @@ def main(argv: list[str] | None = None) -> int:
         >>> main(["validate", "/nonexistent.yaml"])  # doctest: +SKIP
         2
     """
-    from irrobust.util.quiet import quiet_output
+    from irrobust.util.quiet import output_mode
 
     args = build_parser().parse_args(argv)
     try:
-        with quiet_output(getattr(args, "quiet", False)):  # --quiet: only errors, warnings and the final summary
+        # default: progress bars and the final summary, no library chatter; --quiet: only errors, warnings and the
+        # final summary; --verbose: everything (irrobust.util.quiet)
+        with output_mode(getattr(args, "quiet", False), getattr(args, "verbose", False)):
             return int(args.fn(args) or 0)
     except IrrobustError as exc:
         msg = textwrap.fill(str(exc), width=100, break_long_words=False, break_on_hyphens=False,

@@ -1,4 +1,14 @@
-"""``--quiet``: while a command runs, print only irrobust's own errors, warnings and final summary.
+"""Terminal output of a command: calm by default, ``--quiet`` for only the summary, ``--verbose`` for everything.
+
+* default (:func:`calm_output`): irrobust's progress bars (one per long step) and its final summary; library log
+  records below ``WARNING`` (ir_datasets' ``[INFO]`` lines), third-party Python warnings (numba, transformers,
+  torch) and the Hugging Face progress bars and load reports are hidden;
+* ``--verbose``: nothing is hidden (every log record, warning and library progress bar);
+* ``--quiet`` (:func:`quiet_output`): only irrobust's own errors, warnings and final summary.
+
+:func:`output_mode` picks one of the three.
+
+``--quiet``: while a command runs, print only irrobust's own errors, warnings and final summary.
 
 Progress output comes from many places: tqdm bars (irrobust's and its libraries'), training loss lines,
 library log records and warnings. :func:`quiet_output` silences all of them for the duration of a command
@@ -31,7 +41,7 @@ import os
 import sys
 from collections.abc import Iterator
 
-__all__ = ["KEEP_PREFIX", "LineFilter", "quiet_output"]
+__all__ = ["KEEP_PREFIX", "LineFilter", "calm_output", "output_mode", "quiet_output"]
 
 #: lines that start with this are kept (errors, warnings, the final summary)
 KEEP_PREFIX = "irrobust: "
@@ -125,3 +135,57 @@ def quiet_output(enabled: bool = True) -> Iterator[None]:
         for stream in saved_streams:
             with contextlib.suppress(Exception):
                 stream.flush()
+
+
+@contextlib.contextmanager
+def calm_output() -> Iterator[None]:
+    """The default output: irrobust's progress bars and messages, without library chatter (module docstring).
+
+    Log records below ``WARNING`` are dropped, Python warnings raised outside irrobust are ignored, and the Hugging
+    Face libraries are told (through their environment switches, also inherited by child processes) to show
+    neither progress bars nor load reports. Everything is restored on exit.
+
+    Example:
+        >>> import logging, warnings
+        >>> with calm_output():
+        ...     logging.getLogger("ir_datasets").info("[INFO] opening the corpus")  # dropped
+        ...     warnings.warn_explicit("deprecated", DeprecationWarning, "numba/core.py", 1, module="numba")  # ignored
+        ...     print("irrobust: finished")
+        irrobust: finished
+    """
+    import warnings
+
+    saved_env = {k: os.environ.get(k) for k in _ENV if k != "TQDM_DISABLE"}
+    os.environ.update({k: v for k, v in _ENV.items() if k != "TQDM_DISABLE"})
+    logging.disable(logging.INFO)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        warnings.filterwarnings("default", module=r"irrobust(\.|$)")  # irrobust's own warnings still show
+        try:
+            yield
+        finally:
+            logging.disable(logging.NOTSET)
+            for key, value in saved_env.items():
+                if value is None:
+                    os.environ.pop(key, None)
+                else:
+                    os.environ[key] = value
+
+
+@contextlib.contextmanager
+def output_mode(quiet: bool = False, verbose: bool = False) -> Iterator[None]:
+    """``--verbose``: show everything; ``--quiet``: :func:`quiet_output`; neither: :func:`calm_output`.
+
+    Example:
+        >>> with output_mode(verbose=True):
+        ...     print("every line")
+        every line
+    """
+    if verbose:
+        yield
+    elif quiet:
+        with quiet_output():
+            yield
+    else:
+        with calm_output():
+            yield
