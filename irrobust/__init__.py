@@ -26,6 +26,7 @@ _EXPORTS = {
     "BM25": "irrobust.rankers.lexical",
     "QL": "irrobust.rankers.lexical",
     "RM3": "irrobust.rankers.lexical",
+    "FunctionRanker": "irrobust.rankers.function",
     "Transformer": "irrobust.core.transformer",
     "rrf": "irrobust.core.transformer",
     "evaluate_run": "irrobust.evaluate.measures",

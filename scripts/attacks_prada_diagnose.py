@@ -109,7 +109,7 @@ def main(argv: list[str] | None = None) -> int:
     from irrobust.attacks.recipe import AttackContext, make_attack
     from irrobust.attacks.surrogate import load_surrogate
     from irrobust.attacks.transformation import SynonymSwap, WordDoc
-    from irrobust.attacks.victims import last_stage, target_for_stage
+    from irrobust.attacks.victims import attack_target, last_stage
     from irrobust.data.synonyms import load_counterfitted
     from irrobust.pipeline.attack_task import _whitebox, attacked_systems
     from irrobust.pipeline.config import load_pipeline
@@ -135,7 +135,7 @@ def main(argv: list[str] | None = None) -> int:
         lists = json.loads(next(sys_dir.glob("lists-*.json")).read_text())[: args.queries]
         sur = load_surrogate(next(sys_dir.glob("surrogate-*.safetensors")).read_bytes())
         stage = last_stage(built[name])
-        target = CachedTarget(target_for_stage(stage, threads=args.threads))
+        target = CachedTarget(attack_target(stage, threads=args.threads))
         wb = _whitebox(stage)
         ctx = AttackContext(swap, index=index, surrogate=sur)
         rho, tau, top10 = [], [], []

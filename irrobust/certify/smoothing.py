@@ -256,11 +256,33 @@ class TextSampleScorer:
     __call__ = score_samples
 
 
-class LuceneSampleScorer:
-    """BM25 / QL of copies computed from per-token analysis (exactly Lucene's score of the materialised text).
+class StageSampleScorer:
+    """The fast smoothed path of a ranker (``stage.score_token_samples``, :mod:`irrobust.core.scoring`) + squashing.
 
-    The English analyzer acts on whitespace tokens independently, so a text's analysed tokens are the
-    concatenation of its tokens' ones; term frequencies and lengths of all copies are count × table products.
+    Example:
+        >>> class Count:
+        ...     def score_token_samples(self, query, strings, samples): return [m.shape[1] * np.ones(len(m)) for m in samples]
+        >>> StageSampleScorer(Count(), Squash("logistic", 2.0))("q", StringPool(), [np.zeros((2, 2), int)])[0].tolist()
+        [0.5, 0.5]
+    """
+
+    def __init__(self, stage: Any, squash: Squash) -> None:
+        self.stage, self.squash = stage, squash
+
+    def raw_samples(self, query: str, pool: StringPool, samples: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Raw (unsquashed) scores of every copy."""
+        return [np.asarray(r, dtype=np.float64) for r in self.stage.score_token_samples(query, pool.strings, samples)]
+
+    def score_samples(self, query: str, pool: StringPool, samples: Sequence[np.ndarray]) -> list[np.ndarray]:
+        """Bounded scores of every copy."""
+        return [self.squash(r) for r in self.raw_samples(query, pool, samples)]
+
+    __call__ = score_samples
+
+
+class LuceneSampleScorer(StageSampleScorer):
+    """BM25 / QL of copies computed from per-token analysis (exactly Lucene's score of the materialised text),
+    via :meth:`irrobust.rankers.lucene_scoring.LuceneScorer.score_token_samples`.
 
     Example:
         >>> LuceneSampleScorer(lucene_scorer("beir/scifact"), Squash.fit(train_scores))   # doctest: +SKIP
@@ -268,133 +290,27 @@ class LuceneSampleScorer:
 
     def __init__(self, scorer: Any, squash: Squash, model: str | None = None, **params: Any) -> None:
         self.scorer, self.squash = scorer, squash
-        self.params = scorer._resolve(model, params)
+        self.params = scorer.resolve(model, params)
 
     def raw_samples(self, query: str, pool: StringPool, samples: Sequence[np.ndarray]) -> list[np.ndarray]:
         """Raw (unsquashed) Lucene scores of every copy."""
-        from irrobust.rankers.lucene_scoring import encode_lengths, query_terms
-
-        stats = self.scorer.stats
-        terms, boosts = query_terms(stats, query)
-        used = np.unique(np.concatenate([m.reshape(-1) for m in samples])) if samples else np.zeros(0, np.int64)
-        analysed = stats.analyze_many([pool.strings[i] for i in used])
-        col = {t: j for j, t in enumerate(terms)}
-        tf_tab = np.zeros((len(used), len(terms)), dtype=np.float64)
-        len_tab = np.zeros(len(used), dtype=np.float64)
-        for r, toks in enumerate(analysed):
-            len_tab[r] = len(toks)
-            for t in toks:
-                j = col.get(t)
-                if j is not None:
-                    tf_tab[r, j] += 1
-        local = np.full(len(pool.strings), -1, dtype=np.int64)
-        local[used] = np.arange(len(used))
-        out = []
-        for mat in samples:
-            loc = local[mat]
-            tf = np.rint(tf_tab[loc].sum(axis=1)).astype(np.int64)
-            lengths = np.rint(len_tab[loc].sum(axis=1)).astype(np.int64)
-            out.append(
-                self.scorer._score(query, tf, encode_lengths(lengths), terms, boosts, self.params).astype(np.float64)
-            )
-        return out
-
-    def score_samples(self, query: str, pool: StringPool, samples: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Bounded scores of every copy."""
-        return [self.squash(r) for r in self.raw_samples(query, pool, samples)]
+        p = dict(self.params)
+        return self.scorer.score_token_samples(query, pool.strings, samples, p.pop("model"), **p)
 
 
-class KNRMSampleScorer:
-    """KNRM (:class:`irrobust.rankers.knrm.KNRMScorer`) of copies from per-token kernel tables; ``(tanh + 1) / 2``.
-
-    KNRM's kernel sums ``K_k(M_i) = Σ_j exp(-(cos(q_i, d_j) - μ_k)² / 2σ_k²)`` run over the document's kept
-    word pieces, and BERT's tokenizer splits at whitespace, so a copy's sums are the sums of its tokens'
-    tables (pieces beyond the model's document length are cut exactly as the scorer cuts them).
+class KNRMSampleScorer(StageSampleScorer):
+    """KNRM (:class:`irrobust.rankers.knrm.KNRMScorer`) of copies from per-token kernel tables; ``(tanh + 1) / 2``
+    (:class:`irrobust.rankers.knrm_samples.KNRMTokenSampler`).
 
     Example:
         >>> KNRMSampleScorer(KNRMScorer(load_knrm("beir/scifact/train")))   # doctest: +SKIP
     """
 
     def __init__(self, scorer: Any) -> None:
-        from irrobust.rankers.knrm import FEATURE_SCALE, MUS, SIGMAS
+        from irrobust.rankers.knrm_samples import KNRMTokenSampler
 
         self.scorer = scorer
-        self.squash = Squash("tanh")
-        m = scorer.model
-        emb = m.embedding.weight.detach().float().numpy()
-        proj = m.projection.weight.detach().float().numpy()
-        self._emb, self._proj = emb, proj
-        self._w = m.dense.weight.detach().double().numpy().reshape(-1)
-        self._b = float(m.dense.bias.detach().double().numpy().reshape(-1)[0])
-        self._mu = np.array(MUS, dtype=np.float64)
-        self._sigma = np.array(SIGMAS, dtype=np.float64)
-        self._scale = float(FEATURE_SCALE)
-        self._pieces: OrderedDict[str, np.ndarray] = OrderedDict()
-        self._vec_cache: dict[int, np.ndarray] = {}
-
-    def _unit(self, ids: np.ndarray) -> np.ndarray:
-        v = self._emb[ids] @ self._proj.T
-        n = np.linalg.norm(v, axis=1, keepdims=True)
-        return v / np.maximum(n, 1e-12)  # torch.nn.functional.normalize(eps=1e-12)
-
-    def pieces(self, strings: Sequence[str]) -> list[np.ndarray]:
-        """Kept word-piece ids of each token string (cached)."""
-        todo = [s for s in dict.fromkeys(strings) if s not in self._pieces]
-        if todo:
-            enc = self.scorer.encoder
-            ids = enc.tok(todo, add_special_tokens=False, return_attention_mask=False,
-                          return_token_type_ids=False)["input_ids"]  # fmt: skip
-            for s, x in zip(todo, ids, strict=True):
-                self._pieces[s] = np.array([i for i in x if enc.keep[i]], dtype=np.int64)
-            while len(self._pieces) > 500_000:
-                self._pieces.popitem(last=False)
-        return [self._pieces[s] for s in strings]
-
-    def score_samples(self, query: str, pool: StringPool, samples: Sequence[np.ndarray]) -> list[np.ndarray]:
-        """Bounded scores ``(tanh + 1) / 2`` of every copy."""
-        from scipy import sparse
-
-        sc = self.scorer
-        qids = np.array(sc.encoder([query], sc.qmax)[0], dtype=np.int64)
-        eq = self._unit(qids)  # n × dim
-        used = np.unique(np.concatenate([m.reshape(-1) for m in samples])) if samples else np.zeros(0, np.int64)
-        plist = self.pieces([pool.strings[i] for i in used])
-        allp = np.unique(np.concatenate(plist + [np.array([sc.encoder.tok.unk_token_id])]))
-        sim = (self._unit(allp) @ eq.T).astype(np.float64)  # P × n
-        kern = np.exp(-((sim[:, :, None] - self._mu) ** 2) / (2 * self._sigma**2))  # P × n × K
-        ppos = {int(p): r for r, p in enumerate(allp)}
-        nk = kern.shape[1] * kern.shape[2]
-        kern2 = kern.reshape(len(allp), nk)
-        tab = np.zeros((len(used), nk), dtype=np.float64)
-        npieces = np.zeros(len(used), dtype=np.int64)
-        for r, ps in enumerate(plist):
-            npieces[r] = len(ps)
-            if len(ps):
-                tab[r] = kern2[[ppos[int(p)] for p in ps]].sum(axis=0)
-        unk = kern2[ppos[int(sc.encoder.tok.unk_token_id)]]
-        local = np.full(len(pool.strings), -1, dtype=np.int64)
-        local[used] = np.arange(len(used))
-        dmax = sc.dmax
-        out = []
-        for mat in samples:
-            loc = local[mat]  # n × L
-            n, L = loc.shape
-            lens = npieces[loc]
-            ends = np.cumsum(lens, axis=1)
-            starts = ends - lens
-            full = ends <= dmax
-            rows = np.broadcast_to(np.arange(n)[:, None], loc.shape)[full]
-            counts = sparse.csr_matrix((np.ones(len(rows)), (rows, loc[full])), shape=(n, len(used)))
-            ksum = np.asarray(counts @ tab)
-            cut_r, cut_c = np.nonzero((starts < dmax) & (ends > dmax))
-            for r, c in zip(cut_r, cut_c, strict=True):
-                ps = plist[int(loc[r, c])][: dmax - int(starts[r, c])]
-                ksum[r] += kern2[[ppos[int(p)] for p in ps]].sum(axis=0)
-            empty = ends[:, -1] == 0 if L else np.ones(n, dtype=bool)
-            ksum[empty] = unk
-            feats = (np.log(np.maximum(ksum, 1e-10)).reshape(n, len(qids), -1) * self._scale).sum(axis=1)
-            out.append(self.squash(np.tanh(feats @ self._w + self._b)))
-        return out
+        super().__init__(KNRMTokenSampler(scorer), Squash("tanh"))
 
 
 class SmoothedRanker:
@@ -471,6 +387,7 @@ __all__ = [
     "CHUNK",
     "KNRMSampleScorer",
     "LuceneSampleScorer",
+    "StageSampleScorer",
     "PreparedDoc",
     "SampleScorer",
     "SmoothedRanker",

@@ -1,17 +1,19 @@
-"""The bounded base scorer f ∈ [0, 1] of every ranker family, and its squashing calibrated on training queries.
+"""The bounded base scorer f ∈ [0, 1] of any ranker, through the scoring protocol (:mod:`irrobust.core.scoring`).
 
-* BM25 / QL → :class:`~irrobust.certify.smoothing.LuceneSampleScorer` with a logistic squashing;
-* KNRM → :class:`~irrobust.certify.smoothing.KNRMSampleScorer` (``(tanh + 1) / 2``, already bounded);
-* cross-encoder → its sigmoid score (bounded; identity squashing), generic text path;
-* LTR, dense (retriever or reranker) → the attack target of the stage (:func:`irrobust.attacks.victims.target_for_stage`)
-  with a logistic squashing, generic text path.
+What the ranker declares (``capabilities``) decides everything; no ranker class is named here:
 
-The logistic squashing of an unbounded ranker is fitted once, on the raw scores the ranker gives to the BM25
-top-``depth`` candidates of ``n_queries`` seeded *training* queries (:meth:`~irrobust.certify.smoothing.Squash.fit`),
-never on the evaluated lists.
+* the **squashing**: a declared ``bounded`` transform (``identity`` for scores already in [0, 1] such as a
+  cross-encoder's sigmoid, ``tanh`` for KNRM's scores in [-1, 1], ``sigmoid`` for logits) is used as is;
+  unbounded scores (BM25, QL, LTR, dense cosine, a user's function) get a logistic squashing fitted once, on the
+  raw scores the ranker gives to the BM25 top-``depth`` candidates of ``n_queries`` seeded *training* queries
+  (:meth:`~irrobust.certify.smoothing.Squash.fit`), never on the evaluated lists;
+* the **sample scorer**: rankers with a fast smoothed path (``fast_smoothing``: BM25 / QL from token tables,
+  KNRM from kernel tables) score token-id copies directly (:class:`~irrobust.certify.smoothing.StageSampleScorer`);
+  every other ranker scores the distinct materialised copies in one ``score_texts`` call
+  (:class:`~irrobust.certify.smoothing.TextSampleScorer`).
 
 Example:
-    >>> scorer, squash, kind = sample_scorer_for_stage(stage, "beir/scifact/train", seed=42)   # doctest: +SKIP
+    >>> scorer, squash, kind = smoothing_scorer(stage, "beir/scifact/train", seed=42)   # doctest: +SKIP
 """
 
 from __future__ import annotations
@@ -20,23 +22,22 @@ from typing import Any
 
 import numpy as np
 
-from irrobust.certify.smoothing import KNRMSampleScorer, LuceneSampleScorer, Squash, TextSampleScorer
+from irrobust.certify.smoothing import Squash, StageSampleScorer, TextSampleScorer
+from irrobust.core.scoring import ProtocolTarget, scorer_of, scoring_kind
 from irrobust.errors import ModelError
 
-
-def _unwrap(stage: Any) -> Any:
-    from irrobust.core.transformer import Transformer
-
-    return stage.final() if isinstance(stage, Transformer) else stage
+#: the squashing of each declared bounded-score transform (``sigmoid`` = the logistic curve at 0 with scale 1)
+BOUNDED_SQUASH = {"identity": Squash("identity"), "tanh": Squash("tanh"), "sigmoid": Squash("logistic", 0.0, 1.0)}
 
 
 def calibration_scores(
     target: Any, train_dataset: Any, n_queries: int = 20, depth: int = 20, seed: int = 0
 ) -> np.ndarray:
-    """Raw scores of ``target`` on the BM25 top-``depth`` candidates of ``n_queries`` seeded training queries.
+    """Raw scores of ``target`` (``score(query, texts)``) on the BM25 top-``depth`` candidates of ``n_queries``
+    seeded training queries.
 
     Example:
-        >>> calibration_scores(target, "beir/scifact/train", 5, 10).shape   # doctest: +SKIP
+        >>> calibration_scores(ProtocolTarget(scorer_of(stage)), "beir/scifact/train", 5, 10).shape   # doctest: +SKIP
         (50,)
     """
     from irrobust.data.dataset import dataset as load_dataset
@@ -56,37 +57,28 @@ def calibration_scores(
     return np.concatenate(out)
 
 
-def sample_scorer_for_stage(stage: Any, train_dataset: Any, seed: int = 0, n_queries: int = 20, depth: int = 10,
-                            threads: int | None = 1) -> tuple[Any, Squash, str]:  # fmt: skip
-    """The :class:`~irrobust.certify.smoothing.SampleScorer` of a system's last stage, its squashing and its kind.
+def smoothing_scorer(stage: Any, train_dataset: Any, seed: int = 0, n_queries: int = 20, depth: int = 10,
+                     threads: int | None = 1) -> tuple[Any, Squash, str]:  # fmt: skip
+    """The :class:`~irrobust.certify.smoothing.SampleScorer` of a stage or system, its squashing and its kind.
 
-    Raises :class:`ModelError` for stages that cannot score arbitrary texts (RM3, fusion).
+    Raises :class:`ModelError` for stages that cannot score arbitrary texts (RM3, fusion, non-rankers).
 
     Example:
-        >>> sample_scorer_for_stage(object(), "beir/scifact/train")   # doctest: +IGNORE_EXCEPTION_DETAIL
+        >>> smoothing_scorer(object(), "beir/scifact/train")   # doctest: +IGNORE_EXCEPTION_DETAIL
         Traceback (most recent call last):
         irrobust.errors.ModelError: ...
     """
-    from irrobust.attacks.victims import LexicalTarget, target_for_stage
-    from irrobust.rankers.cross_encoder import CrossEncoderReranker
-    from irrobust.rankers.knrm import KNRMReranker
-
-    stage = _unwrap(stage)
-    if isinstance(stage, KNRMReranker):
-        if threads is not None:
-            stage.scorer.threads = int(threads)
-        fast = KNRMSampleScorer(stage.scorer)
-        return fast, fast.squash, "knrm"
-    target = target_for_stage(stage, threads=threads)
-    if isinstance(target, LexicalTarget):
+    scorer = scorer_of(stage)
+    if threads is not None and hasattr(scorer, "set_threads"):
+        scorer.set_threads(int(threads))
+    caps = scorer.capabilities
+    target = ProtocolTarget(scorer)
+    if caps.bounded is not None:
+        squash = BOUNDED_SQUASH[caps.bounded]
+    else:
         squash = Squash.fit(calibration_scores(target, train_dataset, n_queries, depth, seed))
-        return LuceneSampleScorer(target.scorer, squash), squash, target.model
-    if isinstance(stage, CrossEncoderReranker):
-        if getattr(stage.scorer, "activation", "sigmoid") != "sigmoid":
-            raise ModelError("the cross-encoder must score with a sigmoid to be smoothed", where=repr(stage))
-        return TextSampleScorer(target, Squash("identity")), Squash("identity"), "cross-encoder"
-    squash = Squash.fit(calibration_scores(target, train_dataset, n_queries, depth, seed))
-    return TextSampleScorer(target, squash), squash, type(stage).__name__
+    sample = StageSampleScorer(scorer, squash) if caps.fast_smoothing else TextSampleScorer(target, squash)
+    return sample, squash, scoring_kind(scorer)
 
 
-__all__ = ["calibration_scores", "sample_scorer_for_stage"]
+__all__ = ["BOUNDED_SQUASH", "calibration_scores", "smoothing_scorer"]

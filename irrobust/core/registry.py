@@ -53,11 +53,13 @@ class Registry(Generic[T]):
         irrobust.errors.ConfigError: shape 'square' is already registered
     """
 
-    def __init__(self, kind: str, builtins: Sequence[str] = ()) -> None:
+    def __init__(self, kind: str, builtins: Sequence[str] = (), plugins: str | None = None,
+                 convert: Callable[[str, object], T] | None = None) -> None:  # fmt: skip
         self.kind = kind
         self._builtins = tuple(builtins)
+        self._plugins, self._convert = plugins, convert
         self._entries: dict[str, T] = {}
-        self._loaded = not self._builtins
+        self._loaded = not self._builtins and plugins is None
         self._loading = False
 
     def load_builtins(self) -> None:
@@ -72,9 +74,53 @@ class Registry(Generic[T]):
         try:
             for module in self._builtins:
                 importlib.import_module(module)
+            if self._plugins is not None:
+                self.load_entry_points(self._plugins, self._convert)
             self._loaded = True
         finally:
             self._loading = False
+
+    def load_entry_points(self, group: str, convert: Callable[[str, object], T] | None = None) -> list[str]:
+        """Register the entries third-party packages declare in the entry-point ``group``; return their names.
+
+        Each entry point's name is the entry's name and its object reference (``module:attribute``, installed by
+        the package's metadata, never read from a pipeline file) is loaded and passed through ``convert(name,
+        obj)`` (which checks it and raises ``TypeError`` / ``ValueError`` when it is not a valid entry). A plugin
+        that fails to import, is not a valid entry or takes a name already registered is a
+        :class:`~irrobust.errors.ConfigError` naming the entry point and its distribution, never a traceback.
+        Registries created with ``plugins=group`` call this once, after their built-ins.
+
+        A package adds a ranker by declaring, in its ``pyproject.toml``::
+
+            [project.entry-points."irrobust.rankers"]
+            my_ranker = "my_package.irrobust_plugin:ENTRY"
+
+        Example:
+            >>> Registry("x").load_entry_points("irrobust.no-such-group")
+            []
+        """
+        from importlib.metadata import entry_points
+
+        names: list[str] = []
+        for ep in sorted(entry_points(group=group), key=lambda e: (e.name, e.value)):
+            dist = getattr(getattr(ep, "dist", None), "name", None)
+            where = f"entry point {ep.name} = {ep.value} (group {group}" + (f", distribution {dist})" if dist else ")")
+            try:
+                obj = ep.load()
+            except Exception as exc:  # noqa: BLE001  (a third party's import error, reported located)
+                raise ConfigError(f"the {self.kind} plugin cannot be loaded: {type(exc).__name__}: {exc}",
+                                  where=where) from None  # fmt: skip
+            try:
+                entry = convert(ep.name, obj) if convert is not None else obj
+            except (TypeError, ValueError) as exc:
+                raise ConfigError(f"not a valid {self.kind}: {exc}", where=where) from None
+            try:
+                self.register(ep.name, entry)  # type: ignore[arg-type]
+            except ConfigError as exc:
+                raise ConfigError(f"{exc.message}; a plugin cannot replace it (rename the entry point)",
+                                  where=where) from None  # fmt: skip
+            names.append(ep.name)
+        return names
 
     def register(self, name: str, entry: T) -> T:
         """Add ``entry`` under ``name``; a name registered twice is an error (nothing is silently replaced).
@@ -180,8 +226,11 @@ def _origin(entry: object) -> tuple[str, str] | None:
 _STORE = "irrobust.core._registries"
 
 
-def shared_registry(kind: str, builtins: Sequence[str] = ()) -> Registry:
+def shared_registry(kind: str, builtins: Sequence[str] = (), plugins: str | None = None,
+                    convert: Callable[[str, object], object] | None = None) -> Registry:  # fmt: skip
     """The one registry of ``kind`` in this process (created on first call; later calls return the same object).
+
+    ``plugins`` names the entry-point group third-party entries are loaded from (:meth:`Registry.load_entry_points`).
 
     Example:
         >>> shared_registry("_doc_kind") is shared_registry("_doc_kind")
@@ -192,6 +241,6 @@ def shared_registry(kind: str, builtins: Sequence[str] = ()) -> Registry:
         store = sys.modules.setdefault(_STORE, types.ModuleType(_STORE))
     reg = getattr(store, kind, None)
     if reg is None:
-        reg = Registry(kind, builtins)
+        reg = Registry(kind, builtins, plugins, convert)
         setattr(store, kind, reg)
     return reg

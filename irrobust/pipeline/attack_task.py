@@ -33,7 +33,6 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from irrobust.errors import ModelError
 from irrobust.pipeline.lists import top_lists
 from irrobust.util.io import atomic_write_bytes, atomic_write_json, atomic_write_text, sha256_json
 
@@ -97,14 +96,9 @@ def _surrogate(lists: list[dict[str, Any]], spec: Any, seed: int, threads: int, 
 
 
 def _whitebox(stage: Any) -> Any:
-    from irrobust.attacks.surrogate import CrossEncoderWhiteBox, EmbeddingModel
+    from irrobust.attacks.victims import attack_white_box
 
-    for make in (EmbeddingModel.from_knrm_scorer, CrossEncoderWhiteBox):
-        try:
-            return make(getattr(stage, "scorer", None))
-        except ModelError:
-            continue
-    return None
+    return attack_white_box(stage)
 
 
 def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress: bool = True,
@@ -125,7 +119,7 @@ def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress:
     from irrobust.attacks.recipe import AttackContext, make_attack
     from irrobust.attacks.targets import select_targets
     from irrobust.attacks.transformation import SynonymSwap
-    from irrobust.attacks.victims import last_stage, target_for_stage
+    from irrobust.attacks.victims import attack_target, last_stage
     from irrobust.data.synonyms import load_counterfitted
     from irrobust.evaluate.table import long_rows
     from irrobust.index.lucene import lucene_index
@@ -148,7 +142,7 @@ def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress:
         t0 = time.perf_counter()
         system = built[name]
         stage = last_stage(system)
-        target = CachedTarget(target_for_stage(stage, threads=task.threads), batch_size=task.target_batch)
+        target = CachedTarget(attack_target(stage, threads=task.threads), batch_size=task.target_batch)
         lists = _ranked_lists(system, target, queries, ds, tg.depth)
         sys_dir = f"attacks/{slug(ds.id)}/{slug(name)}"
         sys_key = sha256_json({"system": system.spec(), "dataset": ds.id, "docs": ds.docs_checksum, "seed": cfg.seed,

@@ -1,7 +1,7 @@
 """The certification task of retrieval pipelines (``tasks.certify``): CertDR for every system, exact BM25 certificates.
 
 For each certified system: its top-``depth`` list per query (seeded query sample), the bounded base scorer of
-its last stage (:func:`irrobust.certify.targets.sample_scorer_for_stage`), the smoothed ranker, and the
+its last stage (:func:`irrobust.certify.targets.smoothing_scorer`), the smoothed ranker, and the
 certificates of :mod:`irrobust.certify.engine` for every K, budget R and (rule, bound); BM25 systems also get
 the exact deterministic certificate under the frozen index (:mod:`irrobust.certify.exact_bm25`) and the one that
 also holds after re-indexing the attacked collection (:mod:`irrobust.certify.exact_reindexed`). Each query's result is checkpointed
@@ -88,8 +88,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
     from irrobust.certify.certificate import crq
     from irrobust.certify.engine import CertifyConfig, CheckpointStore, budget_label, certify_lists, decision_key
     from irrobust.certify.perturb import PerturbationSets
-    from irrobust.certify.smoothing import LuceneSampleScorer, SmoothedRanker
-    from irrobust.certify.targets import sample_scorer_for_stage
+    from irrobust.certify.smoothing import SmoothedRanker
+    from irrobust.certify.targets import smoothing_scorer
     from irrobust.core.transformer import add_ranks
     from irrobust.data.dataset import train_split_of
     from irrobust.evaluate.measures import per_query
@@ -113,8 +113,8 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
         system = built[name]
         stage = last_stage(system)
         try:
-            scorer, squash, kind = sample_scorer_for_stage(stage, train, seed=cfg.seed,
-                                                           n_queries=task.calibration_queries, threads=task.threads)  # fmt: skip
+            scorer, squash, kind = smoothing_scorer(stage, train, seed=cfg.seed,
+                                                    n_queries=task.calibration_queries, threads=task.threads)  # fmt: skip
         except ModelError as exc:
             skipped.append({"system": name, "reason": str(exc)})
             continue
@@ -167,14 +167,14 @@ def run_certify_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress
             key0 = next(iter(results[0]["decisions"]))
             dec = [{int(k): v for k, v in r["decisions"][key0].items()} for r in results]
             print(f"[certify {name}] CRQ ({key0}): {crq(dec, ks)}", flush=True)
-        if task.exact_bm25 and isinstance(scorer, LuceneSampleScorer) and kind == "bm25":
+        if task.exact_bm25 and kind == "bm25" and getattr(stage, "lucene_scorer", None) is not None:
             t2 = time.perf_counter()
             estore = CheckpointStore(rd.file(f"certify/{slug(ds.id)}/{slug(name)}/exact/.keep").parent,
                                      {**key, "exact": True, "budgets": list(task.budgets), "reindexed": True})  # fmt: skip
             for lst in lists:
                 res = estore.load(lst["qid"])
                 if res is None:
-                    res = _exact_result(scorer.scorer, sets, lst, list(task.budgets), ks)
+                    res = _exact_result(stage.lucene_scorer, sets, lst, list(task.budgets), ks)
                     estore.save(lst["qid"], res)
                 for rule, decs in (("exact", res["decisions"]), ("exact-reindexed", res["reindexed"])):
                     for rlab, dec in _config_order(decs, [budget_label(b) for b in task.budgets]):

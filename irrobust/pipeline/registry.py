@@ -23,8 +23,8 @@ from irrobust.core.registry import Registry, shared_registry
 from irrobust.core.transformer import Transformer
 from irrobust.data.dataset import Dataset
 
-__all__ = ["MAX_K", "MAX_SEED", "RANKERS", "DatasetName", "ModelName", "Params", "RankerEntry", "Seed",
-           "StageContext", "Transformer", "register_ranker"]  # fmt: skip
+__all__ = ["MAX_K", "MAX_SEED", "PLUGIN_GROUP", "RANKERS", "DatasetName", "ModelName", "Params", "RankerEntry", "Seed",
+           "StageContext", "Transformer", "plugin_ranker", "register_ranker"]  # fmt: skip
 
 #: deepest ranking a stage may ask for (``k``, ``cutoff``, measure cutoffs); far below Lucene's and FAISS's 2^31 - 1,
 #: and above every collection irrobust ships (Lucene and FAISS cut a deeper request at the collection's size)
@@ -137,8 +137,42 @@ BUILTIN_MODULES = (
     "irrobust.pipeline.components_certify",
 )
 
-#: every ranker a pipeline file may name
-RANKERS: Registry[RankerEntry] = shared_registry("ranker", builtins=BUILTIN_MODULES)
+#: the entry-point group through which third-party packages add rankers (see :func:`plugin_ranker`)
+PLUGIN_GROUP = "irrobust.rankers"
+
+
+def plugin_ranker(name: str, obj: object) -> RankerEntry:
+    """Check a ranker a third-party package declares in the ``irrobust.rankers`` entry-point group.
+
+    The entry point names a :class:`RankerEntry` (parameters model, ``build(ctx, params)``, description, family)
+    whose ``name`` is the entry point's name; ``build`` returns a stage, and a stage that also answers the scoring
+    protocol (:mod:`irrobust.core.scoring`) can be attacked and certified.
+
+    Example:
+        >>> class P(Params): pass
+        >>> plugin_ranker("mine", RankerEntry("mine", P, lambda ctx, p: None, "my ranker")).name
+        'mine'
+        >>> plugin_ranker("mine", object())  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        TypeError: ...
+    """
+    if not isinstance(obj, RankerEntry):
+        raise TypeError(f"the entry point must name an irrobust.pipeline.registry.RankerEntry, got a "
+                        f"{type(obj).__name__}")  # fmt: skip
+    if obj.name != name:
+        raise ValueError(f"the RankerEntry is named {obj.name!r} but its entry point {name!r}; use one name")
+    if not (isinstance(obj.params, type) and issubclass(obj.params, Params)):
+        raise TypeError("RankerEntry.params must be a subclass of irrobust.pipeline.registry.Params")
+    if not callable(obj.build):
+        raise TypeError("RankerEntry.build must be a function build(ctx, params) -> stage")
+    if obj.family not in FAMILIES:
+        raise ValueError(f"unknown family {obj.family!r}; allowed: {', '.join(FAMILIES)}")
+    return obj
+
+
+#: every ranker a pipeline file may name: the built-ins, then the plugins of :data:`PLUGIN_GROUP`
+RANKERS: Registry[RankerEntry] = shared_registry("ranker", builtins=BUILTIN_MODULES, plugins=PLUGIN_GROUP,
+                                                 convert=plugin_ranker)  # fmt: skip
 
 
 def register_ranker(name: str, params: type[Params], description: str, family: str = "lexical"):

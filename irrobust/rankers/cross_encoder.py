@@ -39,6 +39,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from irrobust.core.scoring import ScoringCapabilities
 from irrobust.core.transformer import check_columns
 from irrobust.errors import ModelError
 from irrobust.rankers.interpolation import fit_alpha, interpolate
@@ -430,6 +431,28 @@ class CrossEncoderReranker(TrainedReranker):
     default_name = DEFAULT_NAME
     train_model = staticmethod(train_cross_encoder)
     load_model = staticmethod(load_cross_encoder)
+
+    @property
+    def capabilities(self) -> ScoringCapabilities:  # type: ignore[override]
+        """Differentiable; bounded: its sigmoid scores are in (0, 1) (``identity``), logits go through a sigmoid.
+
+        Example:
+            >>> ce.capabilities.bounded   # doctest: +SKIP
+            'identity'
+        """
+        bounded = "identity" if self.scorer.activation == "sigmoid" else "sigmoid"
+        return ScoringCapabilities(differentiable=True, bounded=bounded, kind="cross-encoder")
+
+    def white_box(self) -> Any:
+        """The logit differentiated through the input word embeddings
+        (:class:`irrobust.rankers.white_box.CrossEncoderWhiteBox`).
+
+        Example:
+            >>> emb, grad = ce.white_box().score_grad("vitamin d", "Vitamin D deficiency")   # doctest: +SKIP
+        """
+        from irrobust.rankers.white_box import CrossEncoderWhiteBox
+
+        return CrossEncoderWhiteBox(self.scorer)
 
     def _alpha(self, interpolate: bool | float) -> float | None:
         if interpolate is False:

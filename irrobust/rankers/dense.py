@@ -16,11 +16,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from irrobust.core.scoring import ScoringCapabilities, ScoringStage, score_by_transform
 from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.errors import ModelError
 from irrobust.index.dense import DenseIndex, dense_index, encode
@@ -35,7 +37,7 @@ def _check_queries(queries: pd.DataFrame, stage: str) -> None:
         raise ModelError("empty query text", where=stage)
 
 
-class DenseRetriever(Transformer):
+class DenseRetriever(ScoringStage, Transformer):
     """Retrieve the top ``k`` documents per query by cosine similarity of all-MiniLM-L6-v2 embeddings.
 
     Args:
@@ -69,6 +71,16 @@ class DenseRetriever(Transformer):
         out = pd.DataFrame({"qid": rows_q, "query": rows_t, "docno": rows_d, "score": rows_s})
         return add_ranks(out)
 
+    capabilities = ScoringCapabilities(kind="DenseRetriever")
+
+    def score_texts(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Cosine (float64) of the query's and each (freshly encoded) text's embeddings, as :class:`DenseReranker`.
+
+        Example:
+            >>> DenseRetriever("beir/scifact", k=10).score_texts("vitamin d", ["vitamin d deficiency"])   # doctest: +SKIP
+        """
+        return DenseReranker(index=self.index).score_texts(query, texts)
+
     def spec(self) -> dict[str, Any]:
         return {
             "type": "DenseRetriever",
@@ -80,7 +92,7 @@ class DenseRetriever(Transformer):
         }
 
 
-class DenseReranker(Transformer):
+class DenseReranker(ScoringStage, Transformer):
     """Rescore results by cosine(query, candidate) with all-MiniLM-L6-v2.
 
     Texts come from the ``text`` column if present (and are encoded), else from ``index`` (stored
@@ -117,6 +129,16 @@ class DenseReranker(Transformer):
         q = qemb[[qrow[x] for x in queries]]
         scores = np.einsum("ij,ij->i", q.astype(np.float64), demb.astype(np.float64))
         return add_ranks(table.assign(score=scores))
+
+    capabilities = ScoringCapabilities(kind="DenseReranker")
+
+    def score_texts(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Cosine (float64) of the query's and each (freshly encoded) text's embeddings, in input order.
+
+        Example:
+            >>> DenseReranker().score_texts("vitamin d", ["vitamin d deficiency", "unrelated"])   # doctest: +SKIP
+        """
+        return score_by_transform(self, query, texts)
 
     def spec(self) -> dict[str, Any]:
         return {"type": "DenseReranker", "model": "all-MiniLM-L6-v2"}

@@ -45,6 +45,7 @@ from typing import Any
 
 import numpy as np
 
+from irrobust.core.scoring import ScoringCapabilities
 from irrobust.errors import ModelError
 from irrobust.rankers.cross_encoder import (
     BASE_MODEL,
@@ -416,3 +417,28 @@ class KNRMReranker(TrainedReranker):
     default_name = DEFAULT_NAME
     train_model = staticmethod(train_knrm)
     load_model = staticmethod(load_knrm)
+    #: scores in (-1, 1) (tanh); differentiable; copies scored from kernel tables (CertDR's fast path)
+    capabilities = ScoringCapabilities(differentiable=True, fast_smoothing=True, bounded="tanh", kind="knrm")
+
+    def white_box(self) -> Any:
+        """The embedding-level view of this KNRM (:class:`irrobust.rankers.white_box.EmbeddingModel`).
+
+        Example:
+            >>> emb, grad = knrm.white_box().score_grad("vitamin d", "Vitamin D deficiency")   # doctest: +SKIP
+        """
+        from irrobust.rankers.white_box import EmbeddingModel
+
+        return EmbeddingModel.from_knrm_scorer(self.scorer)
+
+    def score_token_samples(self, query: str, strings: Any, samples: Any) -> list[np.ndarray]:
+        """KNRM scores of token-id copies (:class:`irrobust.rankers.knrm_samples.KNRMTokenSampler`, built once).
+
+        Example:
+            >>> knrm.score_token_samples("protein", ["protein", "binding"], [np.array([[0, 1]])])   # doctest: +SKIP
+        """
+        sampler = self.__dict__.get("_token_sampler")
+        if sampler is None or sampler.scorer is not self.scorer:
+            from irrobust.rankers.knrm_samples import KNRMTokenSampler
+
+            sampler = self.__dict__["_token_sampler"] = KNRMTokenSampler(self.scorer)
+        return sampler.score_token_samples(query, strings, samples)

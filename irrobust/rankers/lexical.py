@@ -20,12 +20,14 @@ Example:
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 from tqdm.auto import tqdm
 
+from irrobust.core.scoring import ScoringCapabilities, ScoringStage
 from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.errors import IrrobustError
 from irrobust.index.lucene import LuceneIndex
@@ -42,10 +44,14 @@ def _check_queries(queries: pd.DataFrame, stage: str) -> None:
         raise IrrobustError(f"duplicate qid(s) {dup[:5]} in one batch of queries", where=stage)
 
 
-class LuceneRetriever(Transformer):
+class LuceneRetriever(ScoringStage, Transformer):
     """Base class: retrieve the top ``k`` documents per query from a Lucene index.
 
-    Subclasses set the scoring model in :meth:`configure`.
+    Subclasses set the scoring model in :meth:`configure`. As a ranker (:mod:`irrobust.core.scoring`), BM25 and
+    QL score any text with Lucene's formulas and the index's statistics
+    (:class:`~irrobust.rankers.lucene_scoring.LuceneScorer`): a clean document scores exactly what Lucene gives it
+    (within pyserini's 4-decimal rounding of searcher scores), and copies of a document are scored from token
+    tables (the fast smoothed path).
 
     Example:
         >>> issubclass(BM25, LuceneRetriever)
@@ -68,6 +74,7 @@ class LuceneRetriever(Transformer):
         self.direct = bool(direct) and self.direct_model is not None
         self._searcher = None
         self._direct = None
+        self._lucene_scorer = None
 
     def configure(self, searcher) -> None:
         """Set the scoring model on a fresh searcher."""
@@ -85,6 +92,46 @@ class LuceneRetriever(Transformer):
     def params(self) -> dict[str, Any]:
         """The scoring parameters (for specs and reports)."""
         return {}
+
+    @property
+    def capabilities(self) -> ScoringCapabilities:  # type: ignore[override]
+        """Scores texts with Lucene's formulas (BM25, QL) and has the fast smoothed path; unbounded scores."""
+        return ScoringCapabilities(fast_smoothing=True, kind=self.direct_model or type(self).__name__)
+
+    @property
+    def lucene_scorer(self) -> Any:
+        """This stage's :class:`~irrobust.rankers.lucene_scoring.LuceneScorer` (its model and parameters, the
+        index's statistics shared per process).
+
+        Example:
+            >>> BM25(lucene_index("cranfield"), k=5).lucene_scorer.defaults["k1"]   # doctest: +SKIP
+            0.9
+        """
+        if self._lucene_scorer is None:
+            from irrobust.rankers.lucene_scoring import LuceneScorer, shared_stats
+
+            self._lucene_scorer = LuceneScorer(shared_stats(self.index), model=self.direct_model, **self.params())
+        return self._lucene_scorer
+
+    def score_texts(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """Lucene's score (float32) of each text as if it were an indexed document (the index's statistics).
+
+        Example:
+            >>> BM25(lucene_index("cranfield")).score_texts("boundary layer", ["the boundary layer", "x"])  # doctest: +SKIP
+            array([4.1..., 0.], dtype=float32)
+        """
+        return self.lucene_scorer.score_texts(query, list(texts))
+
+    def score_token_samples(
+        self, query: str, strings: Sequence[str], samples: Sequence[np.ndarray]
+    ) -> list[np.ndarray]:
+        """Lucene's scores (float64) of token-id copies (see
+        :meth:`~irrobust.rankers.lucene_scoring.LuceneScorer.score_token_samples`).
+
+        Example:
+            >>> BM25(lucene_index("cranfield")).score_token_samples("layer", ["layer"], [np.zeros((1, 1), int)])  # doctest: +SKIP
+        """
+        return self.lucene_scorer.score_token_samples(query, strings, samples)
 
     def search_direct(self, query: str, k: int | None = None) -> tuple[np.ndarray, np.ndarray]:
         """The top ``k`` (default: this stage's k) docnos and scores of one query, searched directly.
@@ -233,6 +280,11 @@ class RM3(BM25):
     """
 
     direct_model = None  # searched through pyserini: the feedback step reads the top documents
+    capabilities = ScoringCapabilities(  # type: ignore[assignment]
+        scores_texts=False,
+        kind="rm3",
+        reason="RM3 expands the query from the index; a perturbed document cannot be scored alone",
+    )
 
     def __init__(self, index: LuceneIndex, k: int = 1000, k1: float = 0.9, b: float = 0.4, fb_terms: int = 10,
                  fb_docs: int = 10, original_query_weight: float = 0.5, threads: int | None = None) -> None:  # fmt: skip

@@ -60,6 +60,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from irrobust.core.scoring import ScoringCapabilities, ScoringStage, score_by_transform
 from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.errors import IrrobustError, ModelError
 from irrobust.rankers.lucene_scoring import (
@@ -646,7 +647,7 @@ def _train(ds: Any, cfg: LTRConfig, directory: Path, progress: bool) -> LTRModel
 # --------------------------------------------------------------------------------------------
 
 
-class LTRReranker(Transformer):
+class LTRReranker(ScoringStage, Transformer):
     """Rerank results (``qid, query, docno, score, rank`` [+ ``text``]) with a LambdaMART model.
 
     With a ``text`` column, text features (all lexical ones and the dense cosine) are computed from
@@ -683,6 +684,16 @@ class LTRReranker(Transformer):
         out = results.copy()
         out["score"] = self.model.predict(X)
         return add_ranks(out)
+
+    capabilities = ScoringCapabilities(kind="LTRReranker")
+
+    def score_texts(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """LambdaMART scores (float64) of ``texts`` for ``query``, every text feature computed from the text itself.
+
+        Example:
+            >>> ltr.score_texts("vitamin d", ["vitamin d deficiency", "unrelated"])   # doctest: +SKIP
+        """
+        return score_by_transform(self, query, texts)
 
     def spec(self) -> dict[str, Any]:
         return {

@@ -497,12 +497,26 @@ class LuceneScorer:
             raise IrrobustError(f"need k1 >= 0, 0 <= b <= 1, mu > 0; got k1={k1}, b={b}, mu={mu}", where="LuceneScorer")
         return {"model": model, "k1": k1, "b": b, "mu": mu}
 
-    def _resolve(self, model: str | None, params: dict[str, Any]) -> dict[str, Any]:
+    def resolve(self, model: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        """The full scoring parameters: ``model`` and ``params`` over this scorer's defaults (validated).
+
+        Example:
+            >>> scorer.resolve("ql", {"mu": 500})["mu"]   # doctest: +SKIP
+            500.0
+        """
         base = {k: v for k, v in self.defaults.items() if k != "model"}
         return self._params(model or self.defaults["model"], {**base, **params})
 
-    def _score(self, query: str, tf: np.ndarray, norms: np.ndarray, terms: list[str], boosts: np.ndarray,
-               p: dict[str, Any]) -> np.ndarray:  # fmt: skip
+    def score_counts(self, query: str, tf: np.ndarray, norms: np.ndarray, terms: list[str], boosts: np.ndarray,
+                     p: dict[str, Any]) -> np.ndarray:  # fmt: skip
+        """Scores (float32) from a ``(docs, terms)`` term-frequency matrix and norm bytes, with parameters ``p``
+        (:meth:`resolve`); ``terms`` and ``boosts`` come from :func:`query_terms` of ``query``.
+
+        Example:
+            >>> terms, boosts = query_terms(scorer.stats, "boundary layer")                          # doctest: +SKIP
+            >>> scorer.score_counts("boundary layer", np.array([[1, 1]]), encode_lengths([10]), terms, boosts,
+            ...                     scorer.resolve(None, {}))                                         # doctest: +SKIP
+        """
         st = [self.stats.term_stats(t) for t in terms]
         df = np.array([s[0] for s in st], dtype=np.int64)
         ttf = np.array([s[1] for s in st], dtype=np.int64)
@@ -511,6 +525,10 @@ class LuceneScorer:
         if p["model"] == "bm25":
             return bm25_scores(tf, norms, df, boosts, self.stats, k1=p["k1"], b=p["b"])
         return ql_scores(tf, norms, ttf, boosts, self.stats, mu=p["mu"])
+
+    # the names the exact certificates (:mod:`irrobust.certify.exact_bm25`) duck-type on
+    _resolve = resolve
+    _score = score_counts
 
     def score_texts(self, query: str, texts: Sequence[str], model: str | None = None, **params: Any) -> np.ndarray:
         """Scores (float32) of plain ``texts`` as if each were an indexed document, with the index's statistics.
@@ -522,7 +540,7 @@ class LuceneScorer:
             >>> scorer.score_texts("boundary layer", ["boundary layer", "no match"])   # doctest: +SKIP
             array([4.1..., 0.], dtype=float32)
         """
-        p = self._resolve(model, params)
+        p = self.resolve(model, params)
         terms, boosts = query_terms(self.stats, query)
         tokens = self.stats.analyze_many(list(texts))
         index = {t: j for j, t in enumerate(terms)}
@@ -533,7 +551,44 @@ class LuceneScorer:
                 if j is not None:
                     tf[i, j] += 1
         norms = encode_lengths([len(t) for t in tokens])
-        return self._score(query, tf, norms, terms, boosts, p)
+        return self.score_counts(query, tf, norms, terms, boosts, p)
+
+    def score_token_samples(self, query: str, strings: Sequence[str], samples: Sequence[np.ndarray],
+                            model: str | None = None, **params: Any) -> list[np.ndarray]:  # fmt: skip
+        """Scores (float64) of copies of documents given as token-id matrices, each exactly Lucene's score of the
+        copy's text (its tokens, ids into ``strings``, joined by spaces).
+
+        The English analyzer acts on whitespace tokens independently, so a copy's analysed tokens are the
+        concatenation of its tokens' ones: each distinct token string is analysed once, and term frequencies and
+        lengths of all copies are sums over table rows (CertDR's fast smoothed path).
+
+        Example:
+            >>> scorer.score_token_samples("boundary layer", ["boundary", "layer"], [np.array([[0, 1], [0, 0]])])  # doctest: +SKIP
+            [array([4.1..., 2.0...])]
+        """
+        p = self.resolve(model, params)
+        stats = self.stats
+        terms, boosts = query_terms(stats, query)
+        used = np.unique(np.concatenate([m.reshape(-1) for m in samples])) if samples else np.zeros(0, np.int64)
+        analysed = stats.analyze_many([strings[i] for i in used])
+        col = {t: j for j, t in enumerate(terms)}
+        tf_tab = np.zeros((len(used), len(terms)), dtype=np.float64)
+        len_tab = np.zeros(len(used), dtype=np.float64)
+        for r, toks in enumerate(analysed):
+            len_tab[r] = len(toks)
+            for t in toks:
+                j = col.get(t)
+                if j is not None:
+                    tf_tab[r, j] += 1
+        local = np.full(len(strings), -1, dtype=np.int64)
+        local[used] = np.arange(len(used))
+        out = []
+        for mat in samples:
+            loc = local[mat]
+            tf = np.rint(tf_tab[loc].sum(axis=1)).astype(np.int64)
+            lengths = np.rint(len_tab[loc].sum(axis=1)).astype(np.int64)
+            out.append(self.score_counts(query, tf, encode_lengths(lengths), terms, boosts, p).astype(np.float64))
+        return out
 
     def score_docs(self, query: str, docnos: Sequence[str], model: str | None = None, **params: Any) -> np.ndarray:
         """Scores (float32) of indexed documents from their stored document vectors and norms.
@@ -542,7 +597,7 @@ class LuceneScorer:
             >>> scorer.score_docs("boundary layer", ["1"], model="bm25", k1=0.9, b=0.4)   # doctest: +SKIP
             array([...], dtype=float32)
         """
-        p = self._resolve(model, params)
+        p = self.resolve(model, params)
         terms, boosts = query_terms(self.stats, query)
         docnos = [str(d) for d in docnos]
         tf = np.zeros((len(docnos), len(terms)), dtype=np.int64)
@@ -551,7 +606,7 @@ class LuceneScorer:
             for j, t in enumerate(terms):
                 tf[i, j] = vec.get(t, 0)
         norms = self.stats.doc_norms(docnos)
-        return self._score(query, tf, norms, terms, boosts, p)
+        return self.score_counts(query, tf, norms, terms, boosts, p)
 
     def doc_lengths(self, docnos: Iterable[str]) -> np.ndarray:
         """Exact token counts of indexed documents (sum of their document-vector term frequencies).

@@ -11,11 +11,13 @@ Example:
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from irrobust.core.scoring import ScoringStage
 from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.errors import ModelError
 
@@ -52,8 +54,12 @@ def rerank_texts(table: pd.DataFrame, docs: Any, stage: str) -> list[str]:
     return docs.texts(table["docno"].astype(str).tolist())
 
 
-class ScoringReranker(Transformer):
+class ScoringReranker(ScoringStage, Transformer):
     """Base of rerankers with a ``scorer.score(queries, texts) -> scores`` and a ``docs`` store.
+
+    As a ranker (:mod:`irrobust.core.scoring`) it scores texts with the model alone: ``score_texts`` and
+    ``score_pairs`` are the scorer's scores, before any :meth:`combine` with the first stage (an interpolated
+    score depends on the candidate list, so it is not a function of the query and the text).
 
     Example:
         >>> class Len(ScoringReranker):
@@ -67,6 +73,42 @@ class ScoringReranker(Transformer):
 
     docs: Any = None
     scorer: Any = None
+
+    def score_texts(self, query: str, texts: Sequence[str]) -> np.ndarray:
+        """The model's scores (float64) of ``texts`` for ``query``.
+
+        Example:
+            >>> reranker.score_texts("vitamin d", ["vitamin d deficiency", "unrelated"])   # doctest: +SKIP
+        """
+        texts = list(texts)
+        if not texts:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(self.scorer.score(query, texts), dtype=np.float64)
+
+    def score_pairs(self, queries: Sequence[str], texts: Sequence[str]) -> np.ndarray:
+        """The model's scores (float64) of aligned ``(queries[i], texts[i])`` pairs, in one batched call.
+
+        Example:
+            >>> reranker.score_pairs(["q1", "q2"], ["text a", "text b"]).shape   # doctest: +SKIP
+            (2,)
+        """
+        queries, texts = [str(q) for q in queries], list(texts)
+        if len(queries) != len(texts):
+            raise ModelError(f"{len(queries)} queries but {len(texts)} texts; they must align", where=repr(self))
+        if not texts:
+            return np.zeros(0, dtype=np.float64)
+        return np.asarray(self.scorer.score(queries, texts), dtype=np.float64)
+
+    def set_threads(self, threads: int) -> None:
+        """Score on ``threads`` torch threads, without progress bars (attacks and certification call this).
+
+        Example:
+            >>> reranker.set_threads(1)   # doctest: +SKIP
+        """
+        if hasattr(self.scorer, "threads"):
+            self.scorer.threads = int(threads)
+        if hasattr(self.scorer, "progress"):
+            self.scorer.progress = False
 
     def transform(self, table: pd.DataFrame) -> pd.DataFrame:
         check_columns(table, ("qid", "query", "docno"), repr(self))

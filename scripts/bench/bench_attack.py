@@ -49,14 +49,14 @@ def main(argv: list[str] | None = None) -> int:
     from irrobust.attacks import AttackContext, AttackInput, CachedTarget, SynonymSwap, UncachedTarget, make_attack
     from irrobust.attacks.surrogate import train_surrogate
     from irrobust.attacks.targets import select_targets
-    from irrobust.attacks.victims import ScorerTarget
+    from irrobust.attacks.victims import attack_target
     from irrobust.data.synonyms import load_counterfitted
     from irrobust.rankers.cross_encoder import DEFAULT_NAME, CrossEncoderReranker
 
     ds = ir.dataset("beir/scifact/test")
     index = ir.lucene_index(ds.collection, progress=False)
     ce = CrossEncoderReranker.from_dataset("beir/scifact/train", name=args.model or DEFAULT_NAME, docs=ds.docs)
-    model = ScorerTarget(ce.scorer, threads=args.threads)
+    model = attack_target(ce, threads=args.threads)
     queries = ds.queries.sort_values("qid").head(args.queries)
     run = ir.BM25(index, k=100)(queries)
     lists = []

@@ -14,7 +14,7 @@ import numpy as np
 import pytest
 
 from irrobust.attacks import AttackContext, CachedTarget, SynonymSwap, WordDoc, check_attacked, make_attack
-from irrobust.attacks.victims import target_for_stage
+from irrobust.attacks.victims import attack_target, attack_white_box
 
 from .conftest import make_input
 
@@ -25,15 +25,15 @@ BUDGETS = [{"max_words": 1}, {"max_words": 4}, {"max_words": None, "max_fraction
 @pytest.fixture(scope="module")
 def setup(bm25_lists, scifact_index, knrm_reranker, table):
     import irrobust as ir
-    from irrobust.attacks.surrogate import EmbeddingModel, train_surrogate
+    from irrobust.attacks.surrogate import train_surrogate
 
-    targets = {"bm25": CachedTarget(target_for_stage(ir.BM25(scifact_index, k=100))),
-               "knrm": CachedTarget(target_for_stage(knrm_reranker, threads=1))}
+    targets = {"bm25": CachedTarget(attack_target(ir.BM25(scifact_index, k=100))),
+               "knrm": CachedTarget(attack_target(knrm_reranker, threads=1))}
     scores = {name: [t.score(lst["query"], lst["texts"]) for lst in bm25_lists] for name, t in targets.items()}
     sur = train_surrogate([(lst["query"], lst["texts"], s) for lst, s in zip(bm25_lists, scores["knrm"], strict=True)],
                           seed=0, epochs=1)
     ctx = AttackContext(SynonymSwap(table), index=scifact_index, surrogate=sur,
-                        whitebox=EmbeddingModel.from_knrm_scorer(knrm_reranker.scorer))
+                        whitebox=attack_white_box(knrm_reranker))
     return targets, scores, ctx
 
 

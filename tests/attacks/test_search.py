@@ -5,14 +5,14 @@ from __future__ import annotations
 import pytest
 
 from irrobust.attacks import AttackContext, CachedTarget, SynonymSwap, UncachedTarget, make_attack
-from irrobust.attacks.victims import target_for_stage
+from irrobust.attacks.victims import attack_target
 
 from .conftest import make_input
 
 
 @pytest.mark.parametrize("recipe", ["random", "tfidf"])
 def test_batched_search_equals_sequential(recipe, bm25_lists, knrm_reranker, table):
-    model = target_for_stage(knrm_reranker, threads=1)
+    model = attack_target(knrm_reranker, threads=1)
     rec = make_attack(recipe, max_words=6, query_budget=40)
     changed = 0
     for lst in bm25_lists[:2]:

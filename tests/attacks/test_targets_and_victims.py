@@ -7,7 +7,7 @@ import pytest
 
 from irrobust.attacks import CachedTarget, UncachedTarget
 from irrobust.attacks.targets import select_targets
-from irrobust.attacks.victims import LexicalTarget, target_for_stage
+from irrobust.attacks.victims import ProtocolTarget, attack_target, attack_white_box
 from irrobust.errors import ModelError
 
 
@@ -15,8 +15,8 @@ def test_bm25_target_equals_pyserini_on_clean_documents(bm25_lists, scifact_inde
     """The BM25 target (Lucene's formula in Python, index statistics) equals pyserini's scores within 1e-4."""
     import irrobust as ir
 
-    target = target_for_stage(ir.BM25(scifact_index, k=100))
-    assert isinstance(target, LexicalTarget)
+    target = attack_target(ir.BM25(scifact_index, k=100))
+    assert isinstance(target, ProtocolTarget)
     for lst in bm25_lists:
         ours = target.score(lst["query"], lst["texts"])
         assert np.max(np.abs(ours - lst["run_scores"])) < 1e-4
@@ -27,7 +27,7 @@ def test_ql_target_equals_pyserini_on_clean_documents(scifact, scifact_index):
 
     queries = scifact.queries.sort_values("qid").head(2)
     run = ir.QL(scifact_index, k=100)(queries)
-    target = target_for_stage(ir.QL(scifact_index, k=100))
+    target = attack_target(ir.QL(scifact_index, k=100))
     for _, grp in run.groupby("qid"):
         ours = target.score(grp["query"].iloc[0], scifact.docs.texts(grp["docno"].tolist()))
         assert np.max(np.abs(ours - grp["score"].to_numpy())) < 1e-4
@@ -48,29 +48,35 @@ def test_reranker_targets_match_their_rankers(bm25_lists, scifact, knrm_reranker
     table = pd.DataFrame({"qid": lst["qid"], "query": lst["query"], "docno": lst["docnos"][:20],
                           "score": lst["run_scores"][:20], "rank": np.arange(1, 21)})
     knrm_scores = knrm_reranker(table).set_index("docno")["score"]
-    ours = target_for_stage(knrm_reranker, threads=1).score(lst["query"], lst["texts"][:20])
+    ours = attack_target(knrm_reranker, threads=1).score(lst["query"], lst["texts"][:20])
     assert np.allclose(ours, knrm_scores.loc[lst["docnos"][:20]].to_numpy(), atol=1e-6)
     monkeypatch.setenv("IRROBUST_INDEXES", str(tmp_path / "indexes"))
     index = dense_index(subset_dataset(scifact, lst["docnos"][:20], "scifact-attack-list"), progress=False)
     dense_scores = DenseReranker(index=index)(table).set_index("docno")["score"]  # stored corpus embeddings
-    ours = target_for_stage(DenseRetriever(index, k=100)).score(lst["query"], lst["texts"][:20])  # fresh encodings
+    ours = attack_target(DenseRetriever(index, k=100)).score(lst["query"], lst["texts"][:20])  # fresh encodings
     assert np.allclose(ours, dense_scores.loc[lst["docnos"][:20]].to_numpy(), atol=1e-4)
 
 
 def test_rm3_and_unknown_stages_are_not_attackable(scifact_index):
+    """RM3 declares it cannot score texts; a non-ranker has no score_texts: both are refused, and neither has a
+    white box."""
     import irrobust as ir
 
     with pytest.raises(ModelError):
-        target_for_stage(ir.RM3(scifact_index, k=10))
-    with pytest.raises(ModelError):
-        target_for_stage(object())
+        attack_target(ir.RM3(scifact_index, k=10))
+    with pytest.raises(ModelError, match="RM3 expands the query"):
+        attack_target(ir.RM3(scifact_index, k=10) % 5)  # a composite: its scoring stage is RM3
+    with pytest.raises(ModelError, match="not a ranker"):
+        attack_target(object())
+    assert attack_white_box(ir.RM3(scifact_index, k=10)) is None
+    assert attack_white_box(ir.BM25(scifact_index, k=10)) is None  # a black-box ranker
 
 
 def test_cached_target_counts_and_caches(bm25_lists, scifact_index):
     import irrobust as ir
 
     lst = bm25_lists[0]
-    inner = target_for_stage(ir.BM25(scifact_index, k=100))
+    inner = attack_target(ir.BM25(scifact_index, k=100))
     cached = CachedTarget(inner, batch_size=16)
     first = cached.score(lst["query"], lst["texts"][:40])
     assert (cached.calls, cached.requests, cached.batches) == (40, 40, 3)
@@ -103,24 +109,23 @@ def test_ltr_and_cross_encoder_targets(bm25_lists, ltr_reranker, ce_reranker):
     table = pd.DataFrame({"qid": lst["qid"], "query": lst["query"], "docno": lst["docnos"][:n],
                           "score": lst["run_scores"][:n], "rank": np.arange(1, n + 1)})
     ltr_stage = ltr_reranker(table).set_index("docno")["score"].loc[lst["docnos"][:n]].to_numpy()
-    ltr_target = target_for_stage(ltr_reranker).score(lst["query"], lst["texts"][:n])
+    ltr_target = attack_target(ltr_reranker).score(lst["query"], lst["texts"][:n])
     assert np.std(ltr_stage) > 0  # a model that ranks, not a constant
     assert np.allclose(ltr_stage, ltr_target, atol=1e-6)
     stuffed = f"{lst['query']} {lst['query']} {lst['texts'][n - 1]}"  # the target reads the text it is given
-    assert target_for_stage(ltr_reranker).score(lst["query"], [stuffed])[0] != ltr_target[n - 1]
+    assert attack_target(ltr_reranker).score(lst["query"], [stuffed])[0] != ltr_target[n - 1]
     ce_stage = ce_reranker(table).set_index("docno")["score"].loc[lst["docnos"][:n]].to_numpy()
-    ce_target = target_for_stage(ce_reranker, threads=1).score(lst["query"], lst["texts"][:n])
+    ce_target = attack_target(ce_reranker, threads=1).score(lst["query"], lst["texts"][:n])
     assert np.std(ce_stage) > 0
     assert np.allclose(ce_stage, ce_target, atol=1e-5)
     # every document stuffed with the query: a target that reads its text scores them differently (one equal score
     # can happen with a 48-token model, whose truncation may keep the same pieces)
     stuffed_all = [f"{lst['query']} {lst['query']} {t}" for t in lst["texts"][:n]]
-    ce_stuffed = target_for_stage(ce_reranker, threads=1).score(lst["query"], stuffed_all)
+    ce_stuffed = attack_target(ce_reranker, threads=1).score(lst["query"], stuffed_all)
     assert np.sum(~np.isclose(ce_stuffed, ce_target, rtol=0, atol=1e-9)) >= n // 2
     # white box: gradients of the document-side pieces, aligned with their character offsets in the document
-    from irrobust.attacks.surrogate import CrossEncoderWhiteBox
-
-    wb = CrossEncoderWhiteBox(ce_reranker.scorer)
+    wb = attack_white_box(ce_reranker)
+    assert ce_reranker.capabilities.differentiable and wb is not None
     emb, grad = wb.score_grad(lst["query"], lst["texts"][0])
     ids, offsets = wb.doc_tokens(lst["texts"][0], lst["query"])
     assert emb.shape == grad.shape and emb.shape[0] == len(ids) == len(offsets) > 10

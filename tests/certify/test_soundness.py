@@ -30,11 +30,12 @@ def bm25_list(scifact):
 
 @pytest.fixture(scope="module")
 def squash():
-    from irrobust.attacks.victims import LexicalTarget
+    import irrobust as ir
     from irrobust.certify.targets import calibration_scores
+    from irrobust.core.scoring import ProtocolTarget
     from irrobust.index.lucene import lucene_index
 
-    target = LexicalTarget(lucene_index("beir/scifact/train", progress=False), "bm25", k1=0.9, b=0.4)
+    target = ProtocolTarget(ir.BM25(lucene_index("beir/scifact/train", progress=False), k1=0.9, b=0.4))
     return Squash.fit(calibration_scores(target, "beir/scifact/train", 20, 20, 42))
 
 
@@ -57,7 +58,7 @@ def test_attack_cannot_break_a_certificate(sets, lucene, bm25_list, squash):
     from irrobust.attacks.goal import CachedTarget, RankGoal
     from irrobust.attacks.search import greedy_search
     from irrobust.attacks.transformation import WordDoc
-    from irrobust.attacks.victims import LexicalTarget
+    from irrobust.core.scoring import ProtocolTarget
 
     lst = bm25_list
     scorer = LuceneSampleScorer(lucene, squash)
@@ -67,8 +68,7 @@ def test_attack_cannot_break_a_certificate(sets, lucene, bm25_list, squash):
     assert res["decisions"]["max/bernstein/R=1"]["1"], "precondition: the query is certified at K=1, R=1"
     g = np.array([d["g"] for d in res["docs"]])
     top = int(np.argmax(g))
-    base = LexicalTarget.__new__(LexicalTarget)
-    base.scorer = lucene
+    base = ProtocolTarget(lucene)  # Lucene's scores of the plain texts
     attacker = CachedTarget(SmoothedRanker(scorer, sets, n_samples=200, seed=5))
     judge = SmoothedRanker(scorer, sets, n_samples=4000, seed=9)  # independent, precise estimate of g(d')
     tol = math.sqrt(math.log(1 / 1e-3) / (2 * 1000)) + math.sqrt(math.log(1 / 1e-3) / (2 * 4000))
@@ -211,8 +211,8 @@ def test_prada_and_greedy_cannot_break_certificates_on_the_5_neighbour_graph(sci
     from irrobust.attacks.search import greedy_search
     from irrobust.attacks.surrogate import train_surrogate
     from irrobust.attacks.transformation import SynonymSwap, WordDoc
-    from irrobust.attacks.victims import LexicalTarget
     from irrobust.certify.perturb import PerturbationSets
+    from irrobust.core.scoring import ProtocolTarget
 
     sets = PerturbationSets.from_dataset(scifact, neighbours=5)
     q = scifact.queries[scifact.queries["qid"].astype(str) == QID_N5]
@@ -231,8 +231,7 @@ def test_prada_and_greedy_cannot_break_certificates_on_the_5_neighbour_graph(sci
     judge = SmoothedRanker(scorer, sets, n_samples=4000, seed=9)
     tol = math.sqrt(math.log(1 / 1e-3) / (2 * 1000)) + math.sqrt(math.log(1 / 1e-3) / (2 * 4000))
     swap = {w: list(sets.synonyms(w)) for w in sets.words if sets.synonyms(w)}  # the attacker's sets S_w
-    base = LexicalTarget.__new__(LexicalTarget)
-    base.scorer = lucene
+    base = ProtocolTarget(lucene)  # Lucene's scores of the plain texts
     surrogate = train_surrogate([(qq, tt, ss) for _, qq, _, tt, ss in lists] + [(query, texts, g)], seed=0, epochs=1)
     ctx = AttackContext(SynonymSwap(swap), surrogate=surrogate)
     prada = make_attack("prada", max_words=10, query_budget=40)
