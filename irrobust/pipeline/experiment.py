@@ -1,4 +1,5 @@
-"""Side-by-side evaluation of systems on one dataset (the notebook API; the runner uses it too).
+"""Side-by-side evaluation of systems on one dataset: :class:`Experiment` (the runner's evaluator) and
+:func:`experiment`, the Python API's entry point (robustness tasks included, see :mod:`irrobust.pipeline.study`).
 
 Modelled on PyTerrier's ``pt.Experiment`` (reimplemented): run every system on the dataset's
 queries, evaluate per query with ranx, and compare each system with a baseline using a paired
@@ -16,16 +17,19 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
+from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm.auto import tqdm
 
 from irrobust.core.transformer import Transformer
 from irrobust.data.dataset import Dataset
-from irrobust.data.dataset import dataset as load_dataset
 from irrobust.errors import IrrobustError
 from irrobust.evaluate.measures import parse_measure, per_query
 from irrobust.evaluate.table import compare, long_rows, summarize
+
+if TYPE_CHECKING:
+    from irrobust.pipeline.study import Study
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "MAP@100", "RR@10")
 
@@ -108,16 +112,25 @@ class Experiment:
 
 def experiment(systems: Mapping[str, Transformer] | Sequence[Transformer], data: Dataset | str,
                measures: Sequence[str] = DEFAULT_MEASURES, baseline: str | None = None, test: str = "t",
-               correction: str = "holm", alpha: float = 0.05, progress: bool = True) -> Experiment:  # fmt: skip
-    """Evaluate ``systems`` side by side on ``data`` (a :class:`Dataset` or dataset ID).
+               correction: str = "holm", alpha: float = 0.05, progress: bool = True, **tasks: Any) -> Study:  # fmt: skip
+    """Evaluate ``systems`` side by side on ``data`` (a :class:`Dataset` or dataset ID), with the robustness tasks
+    given as keywords; return one report object (:class:`~irrobust.pipeline.study.Study`).
 
-    ``systems`` is a mapping name → stage, or a list of stages (named by their ``repr``).
+    ``systems`` is a mapping name → stage, or a list of stages (named by their ``repr``, made file-name safe). The
+    keywords are those of :func:`irrobust.pipeline.study.study`: ``shifts=[...]``, ``attacks=[...]``,
+    ``certify={...}``, ``variance=True``, ``transfer=[...]``, ``max_queries``, ``seed``, ``out``, ... — the same
+    task sections a pipeline file has, validated by the same code, run by the same task code.
 
     Example:
-        >>> exp = experiment({"bm25": bm25, "ql": ql}, "beir/scifact/test", ["nDCG@10"])  # doctest: +SKIP
-        >>> exp.compare()                                                                # doctest: +SKIP
+        >>> s = experiment({"bm25": bm25, "ql": ql}, "beir/scifact/test", ["nDCG@10"])  # doctest: +SKIP
+        >>> s.compare()                                                                # doctest: +SKIP
+        >>> s = experiment({"bm25": bm25, "ql": ql}, "beir/scifact/test", ["nDCG@10"], variance=True,
+        ...                shifts=["typos"], attacks=["query_stuffing"], certify={"max_queries": 10})  # doctest: +SKIP
+        >>> s.most_robust()                                                            # doctest: +SKIP
     """
+    from irrobust.pipeline.study import study
+    from irrobust.util.names import slug
+
     if not isinstance(systems, Mapping):
-        systems = {repr(s): s for s in systems}
-    ds = load_dataset(data) if isinstance(data, str) else data
-    return Experiment(systems, ds, measures, baseline, test, correction, alpha, progress=progress)
+        systems = {slug(repr(s)): s for s in systems}
+    return study(systems, data, measures, baseline, test, correction, alpha, progress, **tasks)
