@@ -19,10 +19,19 @@ from irrobust.errors import IrrobustError
 
 
 def _cmd_run(args: argparse.Namespace) -> int:
-    from irrobust.pipeline.config import load_pipeline
+    from irrobust.pipeline.config import parse_pipeline, read_yaml
     from irrobust.pipeline.runner import run_pipeline
 
-    cfg = load_pipeline(args.pipeline)
+    data = read_yaml(args.pipeline)
+    if args.executor or args.ray_address:  # the command line overrides the file's `executor:`
+        spec = data.get("executor")
+        spec = dict(spec) if isinstance(spec, dict) else {"kind": spec or "local"}
+        if args.executor:
+            spec = spec if spec.get("kind") == args.executor else {"kind": args.executor}
+        if args.ray_address:
+            spec = {**spec, "kind": "ray", "address": args.ray_address}
+        data = {**data, "executor": spec}
+    cfg = parse_pipeline(data, source=str(args.pipeline))
     out = run_pipeline(cfg, Path(args.out) if args.out else None, progress=not args.quiet, force=args.force)
     print(f"irrobust: finished {cfg.name}; results in {out}")
     report = out / "report.md"
@@ -121,6 +130,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="print only errors, warnings and the final summary")
     p.add_argument("--verbose", action="store_true",
                    help="show library log lines, warnings and progress bars, and print the whole report at the end")  # fmt: skip
+    p.add_argument("--executor", choices=["local", "ray"],
+                   help="who runs the task units (overrides the file's `executor:`; outputs are identical)")  # fmt: skip
+    p.add_argument("--ray-address", help="with Ray: `local`, `auto` or the head node's host:port")
     p.set_defaults(fn=_cmd_run)
     p = sub.add_parser("validate", help="check a pipeline file without running it")
     p.add_argument("pipeline")

@@ -17,11 +17,13 @@ if [[ ! -x "$VENV/bin/python" ]]; then
   "$PY" -m venv "$VENV"
 fi
 stamp="$VENV/.irrobust-requirements.sha256"
-want="$(cat requirements.txt setup.cfg | sha256sum | cut -d' ' -f1)"
+want="$(cat requirements.txt requirements-ray.txt setup.cfg | sha256sum | cut -d' ' -f1)"
 if [[ ! -f "$stamp" || "$(cat "$stamp")" != "$want" ]]; then
   echo "setup: installing torch (CPU) first, then the pinned requirements"
   "$VENV/bin/pip" install --disable-pip-version-check -q torch==2.13.0
   "$VENV/bin/pip" install --disable-pip-version-check -q -r requirements.txt
+  # after requirements.txt: RecBole declares ray<=2.6.3, see the note in requirements.txt
+  "$VENV/bin/pip" install --disable-pip-version-check -q -r requirements-ray.txt
   "$VENV/bin/pip" install --disable-pip-version-check -q --no-deps -e .
   echo "$want" > "$stamp"
 else

@@ -14,10 +14,11 @@ level. The confidence level is split over the J rounds of the schedule (α/2 for
 the earlier ones: a union bound over rounds and documents, see :meth:`CertifyConfig.levels`), so the
 certificates are valid at whatever round sampling stops (anytime-valid). The fixed-N mode uses α itself.
 
-**Checkpoints**: one JSON file per query, written atomically (:func:`irrobust.util.io.atomic_write_json`)
-and keyed by a hash of the configuration; a rerun loads finished queries and computes only the others. The
-result of a query is a deterministic function of (config, seed, query, list), so a killed and resumed run
-gives identical results.
+**Checkpoints**: each query is a unit of the task :class:`CertifyQueries` (:mod:`irrobust.core.task`), its result
+one record of the one checkpoint store (:class:`irrobust.core.store.UnitStore`) keyed by a hash of the list and
+the configuration; a rerun loads finished queries and computes only the others, on any executor. The result of a
+query is a deterministic function of (config, seed, query, list), so a killed and resumed run gives identical
+results.
 
 Example:
     >>> cfg = CertifyConfig(n_samples=100, alpha=0.05, budgets=[None, 5])
@@ -27,11 +28,9 @@ Example:
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Sequence
 from dataclasses import asdict, dataclass, field
-from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -48,8 +47,10 @@ from irrobust.certify.certificate import (
 )
 from irrobust.certify.perturb import PerturbationSets
 from irrobust.certify.smoothing import SmoothedRanker
+from irrobust.core.executor import run_task
+from irrobust.core.store import UnitStore
+from irrobust.core.task import Unit, WorkerState, unit_key
 from irrobust.errors import ConfigError
-from irrobust.util.io import atomic_write_json, sha256_json
 
 
 def budget_label(r: int | None) -> str:
@@ -285,41 +286,67 @@ def certify_list(
     }
 
 
-class CheckpointStore:
-    """One atomically written JSON file per query under ``directory``, valid only for the same config hash.
+@dataclass
+class CertifiedQueries:
+    """The typed output of :class:`CertifyQueries`: one JSON-able result per query (:func:`certify_list`), in the
+    order of the lists.
 
     Example:
-        >>> import tempfile
-        >>> store = CheckpointStore(tempfile.mkdtemp(), {"n": 1})
-        >>> store.save("q1", {"x": 1}); store.load("q1")
-        {'x': 1}
-        >>> CheckpointStore(store.directory, {"n": 2}).load("q1") is None
-        True
+        >>> CertifiedQueries([{"qid": "1"}]).qids()
+        ['1']
     """
 
-    def __init__(self, directory: str | Path, key: dict[str, Any]) -> None:
-        self.directory = Path(directory)
-        self.key = sha256_json(key)
+    results: list[dict[str, Any]]
 
-    def _path(self, qid: str) -> Path:
-        safe = "".join(c if c.isalnum() or c in "-_." else "_" for c in str(qid))
-        return self.directory / f"{safe}-{sha256_json(str(qid))[:8]}.json"
+    def qids(self) -> list[str]:
+        """The certified queries, in order."""
+        return [r["qid"] for r in self.results]
 
-    def load(self, qid: str) -> dict[str, Any] | None:
-        """The stored result of ``qid`` when it exists and has this store's config hash."""
-        p = self._path(qid)
-        if not p.exists():
-            return None
-        try:
-            obj = json.loads(p.read_text(encoding="utf-8"))
-        except (OSError, ValueError):
-            return None
-        return obj.get("result") if obj.get("key") == self.key else None
 
-    def save(self, qid: str, result: dict[str, Any]) -> None:
-        """Write the result of ``qid`` atomically."""
-        self.directory.mkdir(parents=True, exist_ok=True)
-        atomic_write_json(self._path(qid), {"key": self.key, "result": result})
+class CertifyQueries:
+    """The certification task of one ranker (:mod:`irrobust.core.task`): one unit per candidate list.
+
+    A unit's key hashes the list (qid, query, docnos, texts, base scores), the :class:`CertifyConfig` and
+    ``settings`` (whatever else the smoothed ranker depends on: the system, the squashing, the perturbation sets);
+    its result is :func:`certify_list`'s, a deterministic function of those. ``smoother`` is the
+    :class:`~irrobust.certify.smoothing.SmoothedRanker` (or a :class:`~irrobust.core.task.WorkerState` building it
+    in each worker process).
+
+    Example:
+        >>> task = CertifyQueries(smoother, CertifyConfig(n_samples=32), lists, {"system": "bm25"})  # doctest: +SKIP
+        >>> run_task(task, UnitStore(tmp), LocalExecutor()).results[0]["decisions"]             # doctest: +SKIP
+    """
+
+    name = "certify"
+
+    def __init__(self, smoother: SmoothedRanker | WorkerState[SmoothedRanker], cfg: CertifyConfig,
+                 lists: Sequence[dict[str, Any]], settings: Any = None) -> None:  # fmt: skip
+        self.smoother = smoother if isinstance(smoother, WorkerState) else WorkerState(_driver_only, smoother)
+        self.cfg, self.settings = cfg, settings
+        self.lists = [{"qid": str(x["qid"]), "query": str(x["query"]), "docnos": [str(d) for d in x["docnos"]],
+                       "texts": [str(t) for t in x["texts"]], "scores": [float(v) for v in x["scores"]]}
+                      for x in lists]  # fmt: skip
+
+    def units(self) -> list[Unit]:
+        """One unit per list, keyed by the list's content, the configuration and the settings."""
+        return [Unit(unit_key("certify-list", self.settings, self.cfg.as_dict(), lst), lst, lst["qid"])
+                for lst in self.lists]  # fmt: skip
+
+    def run(self, unit: Unit) -> dict[str, Any]:
+        """:func:`certify_list` of the unit's list."""
+        sm, lst = self.smoother.get(), unit.inputs
+        return certify_list(sm, sm.sets, self.cfg, lst["qid"], lst["query"], lst["docnos"], lst["texts"],
+                            lst["scores"])  # fmt: skip
+
+    def combine(self, results: Sequence[dict[str, Any]]) -> CertifiedQueries:
+        """The results in list order."""
+        return CertifiedQueries(list(results))
+
+
+def _driver_only() -> Any:
+    raise ConfigError("this certification task was given a smoothed ranker object, which exists only in the driver "
+                      "process; give CertifyQueries a WorkerState with a factory to run it on other processes",
+                      where="certify")  # fmt: skip
 
 
 def certify_lists(
@@ -327,29 +354,34 @@ def certify_lists(
     sets: PerturbationSets,
     cfg: CertifyConfig,
     lists: Sequence[dict[str, Any]],
-    store: CheckpointStore | None = None,
+    store: UnitStore | None = None,
     hook: Any = None,
+    settings: Any = None,
+    executor: Any = None,
 ) -> list[dict[str, Any]]:
-    """Certify many lists (``{"qid", "query", "docnos", "texts", "scores"}``), reusing checkpoints of ``store``.
+    """Certify many lists (``{"qid", "query", "docnos", "texts", "scores"}``) through :class:`CertifyQueries`,
+    reusing the results ``store`` holds (:class:`~irrobust.core.store.UnitStore`) and running the others on
+    ``executor`` (default: in this process).
 
-    ``hook(result)`` is called after each query computed (not loaded) in this call.
+    ``hook(result)`` is called after each query computed (not loaded) in this call. ``sets`` must be the
+    smoother's perturbation sets.
 
     Example:
-        >>> certify_lists(sm, sets, CertifyConfig(), lists, CheckpointStore(tmp, {"cfg": 1}))   # doctest: +SKIP
+        >>> certify_lists(sm, sets, CertifyConfig(), lists, UnitStore(tmp))   # doctest: +SKIP
     """
-    out = []
-    for lst in lists:
-        res = store.load(lst["qid"]) if store is not None else None
-        if res is None:
-            res = certify_list(
-                smoother, sets, cfg, lst["qid"], lst["query"], lst["docnos"], lst["texts"], lst["scores"]
-            )
-            if store is not None:
-                store.save(lst["qid"], res)
+    if sets is not smoother.sets:
+        raise ConfigError("certify_lists: sets must be the smoother's perturbation sets", where="certify")
+    task = CertifyQueries(smoother, cfg, lists, settings)
+    if store is None:
+        results = []
+        for unit in task.units():
+            results.append(task.run(unit))
             if hook is not None:
-                hook(res)
-        out.append(res)
-    return out
+                hook(results[-1])
+        return task.combine(results).results
+    on_result = None if hook is None else (lambda unit, res: hook(res))
+    return run_task(task, store, executor, on_result).results
 
 
-__all__ = ["CertifyConfig", "CheckpointStore", "budget_label", "certify_list", "certify_lists", "decision_key"]
+__all__ = ["CertifiedQueries", "CertifyConfig", "CertifyQueries", "budget_label", "certify_list", "certify_lists",
+           "decision_key"]

@@ -211,8 +211,11 @@ class _Evaluator:
         return exp
 
 
-def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> dict[str, Any]:
+def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True, executor: Any = None) -> dict[str, Any]:
     """Evaluate every system on every dataset, run the robustness tasks, write tables and reports into ``rd``.
+
+    The units of the attack and certification tasks run on ``executor`` (:mod:`irrobust.core.executor`; default:
+    in this process); the outputs do not depend on it.
 
     Example:
         >>> run_retrieval(cfg, rd)  # doctest: +SKIP
@@ -221,8 +224,8 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
 
     ev = _Evaluator(cfg, rd, progress)
     shift_stats: list[dict[str, Any]] = []
-    attack_outs: list[dict[str, Any]] = []
-    certify_outs: list[dict[str, Any]] = []
+    attack_outs: list[Any] = []  # AttackOutput per dataset (irrobust.pipeline.attack_task)
+    certify_outs: list[Any] = []  # CertifyOutput per dataset (irrobust.pipeline.certify_task)
     learned = any(system_family(s) in LEARNED_FAMILIES for s in cfg.systems)
     splits: dict[str, Any] = {}  # seen / unseen relevant documents, for datasets with training qrels
     for ds_id in cfg.datasets:
@@ -250,15 +253,15 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
         if cfg.tasks.attacks is not None:  # tasks 4-5 (irrobust.pipeline.attack_task)
             from irrobust.pipeline.attack_task import run_attack_task
 
-            attack_outs.append(run_attack_task(cfg, ds, built, rd, progress=progress))
-            ev.tables.append(attack_outs[-1]["table"])
-            ev.timings.update(attack_outs[-1]["timings"])
+            attack_outs.append(run_attack_task(cfg, ds, built, rd, progress=progress, executor=executor))
+            ev.tables.append(attack_outs[-1].table)
+            ev.timings.update(attack_outs[-1].timings)
         if cfg.tasks.certify is not None:  # CertDR certification (irrobust.pipeline.certify_task)
             from irrobust.pipeline.certify_task import run_certify_task
 
-            certify_outs.append(run_certify_task(cfg, ds, built, rd, progress=progress))
-            ev.tables.append(certify_outs[-1]["table"])
-            ev.timings.update(certify_outs[-1]["timings"])
+            certify_outs.append(run_certify_task(cfg, ds, built, rd, progress=progress, executor=executor))
+            ev.tables.append(certify_outs[-1].table)
+            ev.timings.update(certify_outs[-1].timings)
     for source in cfg.datasets if cfg.tasks.transfer else []:
         for target in cfg.tasks.transfer.targets:
             if target == source:
@@ -300,12 +303,12 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True) -> 
 
     write_reports(results, rd.path)
     return {"datasets": ev.datasets, "indexes": ev.indexes, "timings": ev.timings, "families": families,
-            "shifts": shift_stats, "attacks_skipped": [s for o in attack_outs for s in o["skipped"]]}  # fmt: skip
+            "shifts": shift_stats, "attacks_skipped": [s for o in attack_outs for s in o.skipped]}  # fmt: skip
 
 
 def run_results(cfg: RetrievalPipeline, table: pd.DataFrame, comp: pd.DataFrame, families: dict[str, str],
-                timings: dict[str, float], shift_stats: list[dict[str, Any]], attack_outs: list[dict[str, Any]],
-                certify_outs: list[dict[str, Any]], splits: dict[str, Any]) -> RunResults:  # fmt: skip
+                timings: dict[str, float], shift_stats: list[dict[str, Any]], attack_outs: list[Any],
+                certify_outs: list[Any], splits: dict[str, Any]) -> RunResults:  # fmt: skip
     """The run's results object (:func:`irrobust.evaluate.results.build_results`) from its tables and settings.
 
     Example:
@@ -316,8 +319,8 @@ def run_results(cfg: RetrievalPipeline, table: pd.DataFrame, comp: pd.DataFrame,
     if tasks.variance is not None:
         variance = VarianceSettings(tuple(tasks.variance.worst_fractions), tasks.variance.bootstrap,
                                     tasks.variance.alpha)  # fmt: skip
-    details = [o["details"] for o in attack_outs if len(o["details"])]
-    certs = [o["details"] for o in certify_outs]
+    details = [o.details for o in attack_outs if len(o.details)]
+    certs = [o.details for o in certify_outs]
     return build_results(
         cfg.name, cfg.description, table, baseline=cfg.baseline, measure=cfg.robustness_measure or cfg.measures[0],
         families=families, comparisons=comp, significance=SignificanceSettings(sig.test, sig.correction, sig.alpha),
@@ -374,7 +377,7 @@ def run_pipeline(cfg: Any, out: Path | None = None, progress: bool = True, force
     """
     import traceback
 
-    config = cfg.model_dump(mode="json")
+    config = cfg.model_dump(mode="json", exclude={"executor"})  # who runs the units is not part of a run's identity
     config_hash = sha256_json(config)
     if getattr(cfg, "kind", "retrieval") == "retrieval":
         for ds_id in cfg.datasets:  # fail on unknown datasets before anything is written
@@ -390,7 +393,12 @@ def run_pipeline(cfg: Any, out: Path | None = None, progress: bool = True, force
 
                 details = run_recsys_pipeline(cfg, rd, progress=progress)
             else:
-                details = run_retrieval(cfg, rd, progress=progress)
+                executor = cfg.executor.make()
+                try:
+                    details = {**run_retrieval(cfg, rd, progress=progress, executor=executor),
+                               "executor": executor.describe()}  # fmt: skip
+                finally:
+                    executor.close()
             manifest = {"name": cfg.name, "kind": cfg.kind, "config_hash": config_hash, "config": config,
                         "seed": cfg.seed, "started_at": started, "finished_at": now(),
                         "wall_seconds": round(time.perf_counter() - t0, 2), "environment": environment_info(),

@@ -47,11 +47,16 @@ def _run(cfg, built, scifact, path, hook=None):
     return run_attack_task(cfg, scifact, built, rd, progress=False, hook=hook)
 
 
+def _records(root):
+    """The unit records of the one checkpoint store under an attack run (``attacks/<ds>/<system>/units/``)."""
+    return sorted(p for p in (root / "attacks").rglob("*.json") if "units" in p.parts)
+
+
 def test_interrupted_run_resumes_with_identical_results(cfg_and_systems, scifact, tmp_path):
     cfg, built = cfg_and_systems
     full = _run(cfg, built, scifact, tmp_path / "full")
-    n_targets = len(list((tmp_path / "full" / "attacks").rglob("*__*.json")))
-    assert n_targets == len(full["details"][["system", "attack", "qid", "docno"]].drop_duplicates()) >= 2 * 5 * 3
+    n_targets = len(_records(tmp_path / "full"))
+    assert n_targets == len(full.details[["system", "attack", "qid", "docno"]].drop_duplicates()) >= 2 * 5 * 3
     done: list[dict] = []
 
     def stop_after_ten(row):
@@ -61,7 +66,7 @@ def test_interrupted_run_resumes_with_identical_results(cfg_and_systems, scifact
 
     with pytest.raises(Interrupt):
         _run(cfg, built, scifact, tmp_path / "resumed", hook=stop_after_ten)
-    files = list((tmp_path / "resumed" / "attacks").rglob("*__*.json"))
+    files = _records(tmp_path / "resumed")
     assert len(files) == 10
     # a checkpoint damaged by a crash is recomputed, not trusted
     files[0].write_text(files[0].read_text()[:20])
@@ -71,9 +76,9 @@ def test_interrupted_run_resumes_with_identical_results(cfg_and_systems, scifact
     finished = {(r["system"], r["attack"], r["qid"], r["docno"]) for r in done}
     again_done = finished & {(r["system"], r["attack"], r["qid"], r["docno"]) for r in recomputed}
     assert len(again_done) == 1  # only the damaged one of the ten finished targets was recomputed
-    pd.testing.assert_frame_equal(resumed["table"], full["table"])
-    pd.testing.assert_frame_equal(resumed["details"].drop(columns="seconds"), full["details"].drop(columns="seconds"))
-    pd.testing.assert_frame_equal(resumed["documents"], full["documents"])
+    pd.testing.assert_frame_equal(resumed.table, full.table)
+    pd.testing.assert_frame_equal(resumed.details.drop(columns="seconds"), full.details.drop(columns="seconds"))
+    pd.testing.assert_frame_equal(resumed.documents, full.documents)
     # and a third run computes nothing
     again: list[dict] = []
     _run(cfg, built, scifact, tmp_path / "resumed", hook=again.append)

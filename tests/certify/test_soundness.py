@@ -9,9 +9,10 @@ import math
 import numpy as np
 import pytest
 
-from irrobust.certify.engine import CertifyConfig, CheckpointStore, certify_list, certify_lists
+from irrobust.certify.engine import CertifyConfig, CertifyQueries, certify_list, certify_lists
 from irrobust.certify.perturb import split_token
 from irrobust.certify.smoothing import LuceneSampleScorer, SmoothedRanker, Squash
+from irrobust.core.store import UnitStore
 
 # a real SciFact test query whose BM25 top-8 list the smoothed BM25 certifies at K = 1 for R = 1 (N = 1000)
 QID = "1163"
@@ -94,7 +95,7 @@ def test_resume_after_kill_is_identical(sets, lucene, lists, tmp_path):
     sm = SmoothedRanker(LuceneSampleScorer(lucene, Squash("logistic", 7.5, 1.8)), sets, n_samples=24, seed=4)
     data = [{"qid": q, "query": text, "docnos": d, "texts": t, "scores": s} for q, text, d, t, s in lists]
 
-    full = certify_lists(sm, sets, cfg, data, CheckpointStore(tmp_path / "a", {"cfg": cfg.as_dict()}))
+    full = certify_lists(sm, sets, cfg, data, UnitStore(tmp_path / "a"))
 
     class Killed(Exception):
         pass
@@ -102,19 +103,21 @@ def test_resume_after_kill_is_identical(sets, lucene, lists, tmp_path):
     def kill(res):
         raise Killed  # the process dies right after the first query's checkpoint is written
 
-    store = CheckpointStore(tmp_path / "b", {"cfg": cfg.as_dict()})
+    store = UnitStore(tmp_path / "b")
     with pytest.raises(Killed):
         certify_lists(sm, sets, cfg, data, store, hook=kill)
-    assert len(list((tmp_path / "b").glob("*.json"))) == 1
+    assert len(list((tmp_path / "b").rglob("*.json"))) == 1
     fresh = SmoothedRanker(LuceneSampleScorer(lucene, Squash("logistic", 7.5, 1.8)), sets, n_samples=24, seed=4)
     computed = []
-    resumed = certify_lists(fresh, sets, cfg, data, store, hook=computed.append)
+    resumed = certify_lists(fresh, fresh.sets, cfg, data, store, hook=computed.append)
     assert len(computed) == len(data) - 1  # only the missing queries are computed
     strip = [{k: v for k, v in r.items() if k != "seconds"} for r in full]
     assert json.dumps(strip, sort_keys=True) == json.dumps([{k: v for k, v in r.items() if k != "seconds"}
                                                            for r in resumed], sort_keys=True)  # fmt: skip
-    # a different configuration does not reuse the checkpoints
-    assert CheckpointStore(tmp_path / "b", {"cfg": "other"}).load(data[0]["qid"]) is None
+    # other settings or another configuration are other units: their checkpoints are not reused
+    assert CertifyQueries(fresh, cfg, data, settings="other").units()[0].key not in store
+    other = CertifyConfig(n_samples=25, budgets=(None, 2), ks=(1, 3, 5))
+    assert CertifyQueries(fresh, other, data).units()[0].key not in store
 
 
 @pytest.fixture(scope="module")

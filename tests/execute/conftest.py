@@ -53,11 +53,13 @@ def run_outputs():
 
 @pytest.fixture(scope="session")
 def before():
-    """The outputs of the small pipelines made before the task protocol (``tests/execute/before/<name>``)."""
+    """The outputs of the small pipelines made before the task protocol (``tests/execute/before/<name>``; run files
+    under ``run_files/``, since ``runs/`` folders are git-ignored)."""
 
     def read(name: str) -> dict[str, bytes]:
         root = Path(__file__).parent / "before" / name
-        return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*")) if p.is_file()}
+        return {p.relative_to(root).as_posix().replace("run_files/", "runs/", 1): p.read_bytes()
+                for p in sorted(root.rglob("*")) if p.is_file()}  # fmt: skip
 
     return read
 
