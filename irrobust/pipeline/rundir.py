@@ -51,7 +51,7 @@ LOCK = ".irrobust.lock"
 
 #: top-level names (globs) a run writes; ``force`` removes only these (and what a finished run's manifest lists)
 OWNED = ("runs", "queries", "plots", "attacks", "certify", "checkpoints", "recbole", "results.csv", "summary.json",
-         "significance.csv", "report.md", "report.html", "attacks.csv", "attacked_documents.csv", "recsys_*.png",
+         "significance.csv", "report.md", "report.html", "report.json", "attacks.csv", "attacked_documents.csv", "recsys_*.png",
          MANIFEST, STATE, PREVIOUS)  # fmt: skip
 #: bookkeeping files that are not outputs (not checksummed, not compared)
 _BOOKKEEPING = {MANIFEST, STATE, PREVIOUS, LOCK}
