@@ -22,25 +22,12 @@ Example:
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
-from typing import Any
 
 import numpy as np
 
 from irrobust.errors import ModelError
 from irrobust.rankers.white_box import CrossEncoderWhiteBox, EmbeddingModel  # re-exported: moved to the rankers layer
-
-
-@functools.lru_cache(maxsize=1)
-def _minilm_embeddings() -> Any:
-    from safetensors.torch import load_file
-
-    from irrobust.rankers.cross_encoder import base_model_path
-
-    emb = load_file(str(base_model_path() / "model.safetensors"))
-    key = next(k for k in emb if k.endswith("word_embeddings.weight"))
-    return emb[key].float()
 
 
 def train_surrogate(lists: Sequence[tuple[str, Sequence[str], np.ndarray]], seed: int = 0, epochs: int = 3,
@@ -54,14 +41,10 @@ def train_surrogate(lists: Sequence[tuple[str, Sequence[str], np.ndarray]], seed
     Example:
         >>> sur = train_surrogate([("q", ["a b", "c d", "e"], np.array([3.0, 2.0, 1.0]))], n_pos=1, neg_from=1)  # doctest: +SKIP
     """
-    import torch
+    from irrobust.index.models import minilm_path
+    from irrobust.rankers.knrm import KNRMConfig, KNRMTrainer, _Encoder, _tokenizer
 
-    from irrobust.rankers.cross_encoder import base_model_path
-    from irrobust.rankers.knrm import _Encoder, _module, _pad, _tokenizer
-    from irrobust.rankers.scoring import torch_threads
-    from irrobust.rankers.training import batches, seed_everything
-
-    tok = _tokenizer(str(base_model_path()))
+    tok = _tokenizer(str(minilm_path()))
     enc = _Encoder(tok)
     rng = np.random.default_rng(seed)
     triples: list[tuple[list[int], list[int], list[int]]] = []
@@ -77,24 +60,10 @@ def train_surrogate(lists: Sequence[tuple[str, Sequence[str], np.ndarray]], seed
                 triples.append((q_ids, d_ids[int(p)], d_ids[int(n)]))
     if not triples:
         raise ModelError("no pseudo-relevance pairs to train the surrogate on (ranked lists too short)")
-    table = _minilm_embeddings()
-    with torch_threads(threads):
-        seed_everything(seed)
-        model = _module(table.shape[0], table.shape[1], "projection")
-        with torch.no_grad():
-            model.embedding.weight.copy_(table)
-        opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=lr)
-        model.train()
-        for epoch in range(epochs):
-            for b in batches(len(triples), batch_size, seed, epoch):
-                qs, qm = _pad([triples[i][0] for i in b])
-                ps, pm = _pad([triples[i][1] for i in b])
-                ns, nm = _pad([triples[i][2] for i in b])
-                loss = torch.clamp(1.0 - model(qs, qm, ps, pm) + model(qs, qm, ns, nm), min=0).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-        model.eval()
+    # the KNRM training skeleton: seeded network, shuffled batches, hinge loss, Adam
+    trainer = KNRMTrainer(KNRMConfig(epochs=epochs, lr=lr, batch_size=batch_size, seed=seed, threads=threads))
+    trainer.use_triples(triples)
+    model = trainer.fit()
     return EmbeddingModel(model, tok, enc.keep, 32, 320)
 
 
@@ -121,11 +90,11 @@ def load_surrogate(data: bytes) -> EmbeddingModel:
     import torch
     from safetensors.torch import load
 
-    from irrobust.rankers.cross_encoder import base_model_path
-    from irrobust.rankers.knrm import _Encoder, _module, _tokenizer
+    from irrobust.index.models import minilm_path
+    from irrobust.rankers.knrm import _Encoder, _module, _tokenizer, word_embeddings
 
-    table = _minilm_embeddings()
-    tok = _tokenizer(str(base_model_path()))
+    table = word_embeddings()
+    tok = _tokenizer(str(minilm_path()))
     model = _module(table.shape[0], table.shape[1], "projection")
     state = load(data)
     with torch.no_grad():

@@ -108,7 +108,7 @@ def train_noisy(trainer: Any, dataset: Any, sets: PerturbationSets | None, seed:
         >>> from irrobust.rankers.knrm import KNRMConfig, train_knrm
         >>> train_noisy(train_knrm, "beir/scifact/train", None, 42, NOISY_KNRM, KNRMConfig())   # doctest: +SKIP
     """
-    from irrobust.rankers.training import resolve_dataset
+    from irrobust.index.models import resolve_dataset
 
     ds = resolve_dataset(dataset)
     sets = sets if sets is not None else PerturbationSets.from_dataset(ds)

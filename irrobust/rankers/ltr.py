@@ -63,6 +63,7 @@ import pandas as pd
 from irrobust.core.scoring import ScoringCapabilities, ScoringStage, score_by_transform
 from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.errors import IrrobustError, ModelError
+from irrobust.index.models import check_model_dir, model_dir, resolve_dataset, write_model_dir
 from irrobust.rankers.lucene_scoring import (
     LENGTH_TABLE,
     LuceneStats,
@@ -347,8 +348,6 @@ class FeatureExtractor:
         known = [d for d in dict.fromkeys(docnos) if d in dense.row]
         original: dict[str, str] = {}
         if known:
-            from irrobust.rankers.training import resolve_dataset
-
             store = _docstore(self.collection, resolve_dataset)
             original = dict(zip(known, store.texts(known), strict=True))
         keys = [hashlib.sha1(t.encode("utf-8")).hexdigest() for t in texts]
@@ -423,24 +422,12 @@ def _groups(qids: np.ndarray) -> np.ndarray:
     return counts[np.argsort(idx)]
 
 
-def model_path(collection: str, name: str) -> Path:
-    """Directory of a named LTR model of a collection.
-
-    Example:
-        >>> model_path("beir/scifact", "ltr").parts[-3:]
-        ('scifact', 'models', 'ltr')
-    """
-    from irrobust.rankers.training import model_dir
-
-    return model_dir(collection, name)
-
-
 @dataclass
 class LTRModel:
     """A trained LambdaMART model with its manifest and feature extractor.
 
     Example:
-        >>> m = load_ltr(model_path("beir/scifact", "ltr"))   # doctest: +SKIP
+        >>> m = load_ltr(model_dir("beir/scifact", "ltr"))   # doctest: +SKIP
         >>> m.features                                      # doctest: +SKIP
         ('bm25', 'ql', ...)
     """
@@ -495,11 +482,9 @@ def load_ltr(directory: str | Path, config: LTRConfig | None = None) -> LTRModel
     Raises :class:`ModelError` for a missing, foreign, mismatched or corrupted directory.
 
     Example:
-        >>> load_ltr(model_path("beir/scifact", "ltr"))   # doctest: +SKIP
+        >>> load_ltr(model_dir("beir/scifact", "ltr"))   # doctest: +SKIP
     """
     import lightgbm as lgb
-
-    from irrobust.rankers.training import check_model_dir
 
     directory = Path(directory)
     hint = "retrain it with irrobust.rankers.ltr.train_ltr(..., retrain=True) or pick another model name"
@@ -544,12 +529,10 @@ def train_ltr(dataset: Any, name: str | None = None, retrain: bool = False, prog
         >>> m.manifest["valid_ndcg@10"] > 0                                               # doctest: +SKIP
         True
     """
-    from irrobust.rankers.training import resolve_dataset
-
     ds = resolve_dataset(dataset)
     cfg = LTRConfig(dataset=ds.id, **config)
     name = name or f"ltr-{cfg.digest()}"
-    directory = model_path(ds.collection, name)
+    directory = model_dir(ds.collection, name)
     if directory.exists() and not retrain:
         return load_ltr(directory, cfg)
     if not fit:
@@ -564,7 +547,7 @@ def _train(ds: Any, cfg: LTRConfig, directory: Path, progress: bool) -> LTRModel
     from irrobust.evaluate.measures import evaluate_run
     from irrobust.index.lucene import lucene_index
     from irrobust.rankers.lexical import BM25
-    from irrobust.rankers.training import training_queries, write_model_dir
+    from irrobust.rankers.training import training_queries
 
     t0 = time.perf_counter()
     queries = training_queries(ds, cfg)
@@ -728,7 +711,6 @@ __all__ = [
     "features_frame",
     "labelled_candidates",
     "load_ltr",
-    "model_path",
     "split_queries",
     "train_ltr",
 ]

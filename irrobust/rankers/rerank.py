@@ -191,7 +191,7 @@ class TrainedReranker(ScoringReranker):
         """
         name = name or cls.auto_name(config)
         if train:
-            from irrobust.rankers.training import model_dir, resolve_dataset
+            from irrobust.index.models import model_dir, resolve_dataset
             from irrobust.util.io import build_lock
 
             ds = resolve_dataset(dataset)

@@ -1,4 +1,4 @@
-"""Shared training-data and model-directory helpers for irrobust's neural rankers.
+"""The training skeleton of irrobust's learned rerankers, and their training data.
 
 Training data: for every training query, its judged-relevant documents are positives and the
 documents BM25 ranks in its top ``depth`` that are *not* judged relevant are hard negatives
@@ -6,10 +6,12 @@ documents BM25 ranks in its top ``depth`` that are *not* judged relevant are har
 Gao, Dai & Callan, "Rethink Training of BERT Rerankers in Multi-Stage Retrieval Pipeline", ECIR 2021).
 A training *group* is one positive plus ``n_neg`` negatives sampled (seeded) from that pool.
 
-Model directories live at ``indexes_dir()/<collection>/models/<name>/``, are built with
-:func:`irrobust.util.io.atomic_dir` and carry a ``manifest.json`` recording what they were trained
-from and the sha256 of every file, so that a stale, foreign or corrupted model is reported as a
-:class:`~irrobust.errors.ModelError` instead of crashing or being silently reused.
+:class:`Trainer` is the one training loop of the cross-encoder (:mod:`irrobust.rankers.cross_encoder`) and
+KNRM (:mod:`irrobust.rankers.knrm`; PRADA's surrogate too): examples → a seeded network → epochs of shuffled,
+seeded batches → one optimiser step per batch → a loss curve → a model directory with its manifest
+(:mod:`irrobust.index.models`). A ranker supplies the parts that differ as hooks: :meth:`Trainer.prepare`
+(examples from a dataset), :meth:`Trainer.network` (network, optimiser, schedule), :meth:`Trainer.loss` (one
+batch), :meth:`Trainer.save` and :meth:`Trainer.describe` (files and manifest fields).
 
 Example:
     >>> import pandas as pd
@@ -21,25 +23,33 @@ Example:
 
 from __future__ import annotations
 
-import hashlib
+import functools
 import json
 import random
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import asdict, dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
 
-from irrobust import paths
 from irrobust.errors import ModelError
-from irrobust.util.compute import default_threads  # noqa: F401  (re-exported: trainers import it from here)
-from irrobust.util.io import atomic_dir, atomic_write_json, sha256_file
+from irrobust.index.models import (
+    MINILM_NAME,
+    minilm_package,
+    minilm_path,
+    model_dir,
+    resolve_dataset,
+    reusable_model,
+    vocab_hash,
+    write_model_dir,
+)
+from irrobust.util.compute import default_threads
 
-MANIFEST = "manifest.json"
-MANIFEST_VERSION = 1
+#: the tokenizer of every MiniLM-based ranker (recorded in, and checked against, model manifests)
+MINILM_TOKENIZER = "all-MiniLM-L6-v2 (bert-base-uncased wordpiece)"
 
 
 # --------------------------------------------------------------------------------------------
@@ -247,20 +257,6 @@ def bm25_run(dataset: Any, queries: pd.DataFrame, depth: int) -> pd.DataFrame:
     return BM25(lucene_index(dataset.collection), k=depth)(queries)
 
 
-def resolve_dataset(dataset: Any) -> Any:
-    """Accept a dataset ID or a dataset object; return the object.
-
-    Example:
-        >>> resolve_dataset("beir/scifact/train").collection   # doctest: +SKIP
-        'beir/scifact'
-    """
-    if isinstance(dataset, str):
-        from irrobust.data.dataset import dataset as load
-
-        return load(dataset)
-    return dataset
-
-
 def seed_everything(seed: int) -> None:
     """Seed Python, NumPy and torch RNGs.
 
@@ -298,128 +294,6 @@ def linear_warmup_lr(step: int, total: int, warmup: int) -> float:
     return max(0.0, (total - step) / max(1, total - warmup))
 
 
-# --------------------------------------------------------------------------------------------
-# model directories
-# --------------------------------------------------------------------------------------------
-
-
-def model_dir(collection: str, name: str) -> Path:
-    """``indexes_dir()/<collection>/models/<name>``.
-
-    Example:
-        >>> model_dir("beir/scifact", "ce-minilm").parts[-3:]
-        ('scifact', 'models', 'ce-minilm')
-    """
-    if not name or "/" in name or name.startswith("."):
-        raise ModelError(f"invalid model name {name!r}: use a plain folder name such as 'ce-minilm'")
-    return paths.indexes_dir() / collection / "models" / name
-
-
-def vocab_hash(tokenizer: Any) -> str:
-    """SHA-256 of a tokenizer's vocabulary (token → id, sorted), independent of how it is stored.
-
-    Example:
-        >>> class T:
-        ...     def get_vocab(self): return {"a": 0, "b": 1}
-        >>> len(vocab_hash(T()))
-        64
-    """
-    vocab = sorted(tokenizer.get_vocab().items(), key=lambda kv: kv[1])
-    return hashlib.sha256(json.dumps(vocab, ensure_ascii=False).encode("utf-8")).hexdigest()
-
-
-def write_model_dir(final: Path, build: Callable[[Path], dict[str, Any]]) -> dict[str, Any]:
-    """Build a model directory atomically: ``build(tmp)`` writes the files and returns the manifest body.
-
-    The manifest gets ``files`` (sha256 of every file written) and ``manifest_version``, and is written
-    last, so a directory with a manifest is complete.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> d = pathlib.Path(tempfile.mkdtemp()) / "m"
-        >>> m = write_model_dir(d, lambda t: ((t / "w.bin").write_bytes(b"1"), {"kind": "x"})[1])
-        >>> sorted(m["files"])
-        ['w.bin']
-    """
-    with atomic_dir(final) as tmp:
-        manifest = dict(build(tmp))
-        manifest["files"] = {
-            p.name: sha256_file(p) for p in sorted(tmp.iterdir()) if p.is_file() and p.name != MANIFEST
-        }
-        manifest["manifest_version"] = MANIFEST_VERSION
-        atomic_write_json(tmp / MANIFEST, manifest)
-    return manifest
-
-
-def check_model_dir(
-    directory: Path,
-    kind: str,
-    *,
-    dataset: str | None = None,
-    tokenizer: str | None = None,
-    vocab: str | None = None,
-    verify_files: bool = True,
-    hint: str = "",
-) -> dict[str, Any]:
-    """Validate a model directory against its manifest and the request; return the manifest.
-
-    Raises :class:`ModelError` when the directory or manifest is missing, the model is of another
-    ``kind``, was trained on another ``dataset`` or with another ``tokenizer``/``vocab`` hash, or a file
-    is missing or its sha256 differs from the manifest (corruption). ``hint`` says how to (re)train.
-
-    Example:
-        >>> import tempfile, pathlib
-        >>> d = pathlib.Path(tempfile.mkdtemp()) / "m"
-        >>> _ = write_model_dir(d, lambda t: ((t / "w.bin").write_bytes(b"1"), {"kind": "x", "dataset": "a"})[1])
-        >>> check_model_dir(d, "x", dataset="a")["dataset"]
-        'a'
-    """
-    where = str(directory)
-    hint = f"; {hint}" if hint else ""
-    if not directory.is_dir():
-        raise ModelError(f"no trained {kind} model here{hint}", where=where)
-    path = directory / MANIFEST
-    try:
-        manifest = json.loads(path.read_text())
-    except FileNotFoundError:
-        raise ModelError(
-            f"the model directory has no manifest.json (incomplete or not built by irrobust){hint}", where=where
-        ) from None
-    except (OSError, ValueError) as exc:
-        raise ModelError(f"unreadable manifest.json ({exc}){hint}", where=where) from None
-    if not isinstance(manifest, dict) or manifest.get("kind") != kind:
-        found = manifest.get("kind") if isinstance(manifest, dict) else None
-        raise ModelError(f"this is a {found!r} model, not a {kind!r} model{hint}", where=where)
-    if dataset is not None and manifest.get("dataset") != dataset:
-        raise ModelError(
-            f"the model was trained on {manifest.get('dataset')!r}, but {dataset!r} was requested; "
-            f"train one for {dataset!r} under another name or pass the matching dataset{hint}",
-            where=where,
-        )
-    if tokenizer is not None and manifest.get("tokenizer", {}).get("name") != tokenizer:
-        raise ModelError(
-            f"the model uses tokenizer {manifest.get('tokenizer', {}).get('name')!r}, but {tokenizer!r} "
-            f"was requested{hint}",
-            where=where,
-        )
-    if vocab is not None and manifest.get("tokenizer", {}).get("vocab_sha256") != vocab:
-        raise ModelError(
-            f"the model's tokenizer vocabulary (sha256 {manifest.get('tokenizer', {}).get('vocab_sha256')}) "
-            f"differs from the requested one ({vocab}){hint}",
-            where=where,
-        )
-    files = manifest.get("files")
-    if not isinstance(files, dict) or not files:
-        raise ModelError(f"manifest.json lists no files{hint}", where=where)
-    for name, digest in files.items():
-        f = directory / name
-        if not f.is_file():
-            raise ModelError(f"file {name!r} listed in the manifest is missing (corrupted model){hint}", where=where)
-        if verify_files and sha256_file(f) != digest:
-            raise ModelError(f"file {name!r} does not match its manifest checksum (corrupted model){hint}", where=where)
-    return manifest
-
-
 class Stopwatch:
     """Wall-clock timer.
 
@@ -452,40 +326,201 @@ def config_dict(obj: Any) -> dict[str, Any]:
     return out
 
 
-def reusable_model(final: Path, kind: str, ds: Any, training_spec: dict[str, Any], force: bool = False) -> bool:
-    """True when ``final`` holds a valid model of ``kind`` trained on ``ds`` with ``training_spec`` (so no retraining).
-
-    A stale, foreign or corrupted directory is not reusable: the caller retrains into it.
-
-    Example:
-        >>> reusable_model(Path("/nonexistent"), "ce", None, {})
-        False
-    """
-    if force or not final.exists():
-        return False
-    try:
-        manifest = check_model_dir(final, kind, dataset=ds.id)
-    except ModelError:
-        return False
-    return manifest.get("config") == training_spec and manifest.get("docs_checksum") == ds.docs_checksum
-
-
-def load_model_dir(dataset: Any, name: str, kind: str, tokenizer: str, vocab: str, hint: str,
-                   verify: bool = True) -> Path:  # fmt: skip
-    """The validated directory of the ``kind`` model trained on ``dataset`` (ID or object) under ``name``.
-
-    Raises :class:`ModelError` (with ``hint``) if it is missing, was trained on another dataset or tokenizer,
-    or is corrupted.
+@functools.lru_cache(maxsize=1)
+def minilm_vocab_hash() -> str:
+    """sha256 of the MiniLM tokenizer's vocabulary (what a MiniLM-based model dir's tokenizer must match).
 
     Example:
-        >>> load_model_dir("cranfield", "nope", "ce", "t", "v", "train it")  # doctest: +IGNORE_EXCEPTION_DETAIL
-        Traceback (most recent call last):
-        irrobust.errors.ModelError: ...
+        >>> len(minilm_vocab_hash())   # doctest: +SKIP
+        64
     """
-    from irrobust.data.seed import collection_of
+    from transformers import AutoTokenizer
 
-    dataset_id = dataset if isinstance(dataset, str) else dataset.id
-    collection = collection_of(dataset_id) if isinstance(dataset, str) else dataset.collection
-    path = model_dir(collection, name)
-    check_model_dir(path, kind, dataset=dataset_id, tokenizer=tokenizer, vocab=vocab, verify_files=verify, hint=hint)
-    return path
+    return vocab_hash(AutoTokenizer.from_pretrained(str(minilm_path())))
+
+
+# --------------------------------------------------------------------------------------------
+# the trainer template
+# --------------------------------------------------------------------------------------------
+
+
+class Trainer:
+    """The training skeleton: seeded network → epochs of shuffled batches → step → loss curve → model directory.
+
+    ``config`` is the ranker's training dataclass (``epochs``, ``lr``, ``seed``, ``threads``, ``negatives`` and
+    ``training_spec()``). :meth:`train` runs the whole lifecycle on a dataset: reuse a valid model directory
+    trained with the same spec, else :meth:`prepare` the examples, :meth:`fit` and write the directory.
+    :meth:`fit` alone trains on examples set by other means (PRADA's surrogate).
+
+    The step per batch: ``loss`` (hook) → zero the gradients → backward → clip to ``clip_norm`` (if set) →
+    optimiser step → schedule step (if any). The loss curve averages the losses of every ``log_every`` steps;
+    the remainder is flushed at the end of every epoch (``flush_each_epoch``) or only at the end of training.
+
+    Hooks: ``prepare(ds)`` (sets ``n_items``, the number of examples batches index into), ``network()``
+    (``(model, optimizer, scheduler or None)``, called after seeding), ``loss(model, batch_indices)``,
+    ``save(model, tmp) -> extra manifest fields`` and ``describe() -> manifest fields``; ``on_record`` /
+    ``on_epoch_end`` print progress.
+
+    Example:
+        >>> import torch
+        >>> class Mean(Trainer):
+        ...     kind, label, batch_size = "toy", "toy", 2
+        ...     def network(self):
+        ...         w = torch.nn.Linear(1, 1)
+        ...         return w, torch.optim.SGD(w.parameters(), lr=0.1), None
+        ...     def loss(self, model, batch):
+        ...         x = torch.tensor(batch, dtype=torch.float32)[:, None]
+        ...         return ((model(x) - 1.0) ** 2).mean()
+        >>> from types import SimpleNamespace
+        >>> t = Mean(SimpleNamespace(epochs=2, seed=0, threads=1))
+        >>> t.n_items = 4
+        >>> _ = t.fit(); [c["step"] for c in t.curve], t.total_steps
+        ([4], 4)
+    """
+
+    #: manifest ``kind`` of the model directory, and the prefix of progress lines
+    kind: ClassVar[str] = ""
+    label: ClassVar[str] = ""
+    #: examples per batch (a subclass reads it from its config)
+    batch_size: int = 1
+    #: steps averaged per loss-curve entry
+    log_every: ClassVar[int] = 10
+    #: record the remaining losses at the end of every epoch (else only at the end of training)
+    flush_each_epoch: ClassVar[bool] = False
+    #: gradient-norm clipping before each optimiser step (None: none)
+    clip_norm: ClassVar[float | None] = None
+
+    def __init__(self, config: Any, name: str = "", progress: bool = False) -> None:
+        self.cfg, self.name, self.progress = config, name, progress
+        self.threads = config.threads or default_threads()
+        self.n_items = 0
+        self.curve: list[dict[str, float]] = []
+        self.seconds = 0.0
+
+    # -- hooks ---------------------------------------------------------------------------------
+    def prepare(self, ds: Any) -> None:
+        """Build the training examples of ``ds`` and set ``n_items`` (hook)."""
+        raise NotImplementedError
+
+    def network(self) -> tuple[Any, Any, Any]:
+        """The seeded network, its optimiser and its learning-rate schedule (or None) (hook)."""
+        raise NotImplementedError
+
+    def loss(self, model: Any, batch: np.ndarray) -> Any:
+        """The scalar loss of one batch of example indices (hook)."""
+        raise NotImplementedError
+
+    def save(self, model: Any, tmp: Path) -> dict[str, Any]:
+        """Write the model's files into ``tmp``; return manifest fields computed from them (hook)."""
+        raise NotImplementedError
+
+    def describe(self) -> dict[str, Any]:
+        """Model-specific manifest fields (hook)."""
+        return {}
+
+    def on_record(self, entry: dict[str, float]) -> None:
+        """Called with every new loss-curve entry (progress printing)."""
+
+    def on_epoch_end(self, epoch: int) -> None:
+        """Called after every epoch (progress printing)."""
+
+    # -- the skeleton --------------------------------------------------------------------------
+    @property
+    def total_steps(self) -> int:
+        """Optimiser steps of the whole training: ``ceil(n_items / batch_size) * epochs``."""
+        return -(-self.n_items // self.batch_size) * self.cfg.epochs
+
+    def fit(self) -> Any:
+        """Train on the prepared examples; return the network (in eval mode). Sets ``curve`` and ``seconds``.
+
+        Example:
+            >>> model = trainer.fit()   # doctest: +SKIP
+        """
+        import torch
+
+        from irrobust.rankers.scoring import torch_threads
+
+        self.curve = []
+        with torch_threads(self.threads), Stopwatch() as sw:
+            seed_everything(self.cfg.seed)
+            model, opt, sched = self.network()
+            model.train()
+            step, window = 0, []
+            for epoch in range(self.cfg.epochs):
+                for batch in batches(self.n_items, self.batch_size, self.cfg.seed, epoch):
+                    loss = self.loss(model, batch)
+                    opt.zero_grad(set_to_none=True)
+                    loss.backward()
+                    if self.clip_norm is not None:
+                        torch.nn.utils.clip_grad_norm_(model.parameters(), self.clip_norm)
+                    opt.step()
+                    if sched is not None:
+                        sched.step()
+                    step += 1
+                    window.append(loss.item())
+                    if step % self.log_every == 0:
+                        self._record(step, epoch, window)
+                        window = []
+                if window and (self.flush_each_epoch or epoch == self.cfg.epochs - 1):
+                    self._record(step, epoch, window)
+                    window = []
+                self.on_epoch_end(epoch)
+            model.eval()
+        self.seconds = sw.seconds
+        return model
+
+    def _record(self, step: int, epoch: int, window: list[float]) -> None:
+        entry = {"step": step, "epoch": epoch, "loss": float(np.mean(window))}
+        self.curve.append(entry)
+        self.on_record(entry)
+
+    def train(self, dataset: Any, directory: Path | None = None, force: bool = False) -> Path:
+        """The lifecycle: reuse a valid model of the same spec, else prepare, fit and write the model directory.
+
+        The directory (default ``indexes_dir()/<collection>/models/<name>``) is written atomically with a
+        ``manifest.json`` (base model, tokenizer + vocab hash, dataset, config, loss curve, training time, sha256 of
+        every file).
+
+        Example:
+            >>> KNRMTrainer(KNRMConfig(max_queries=40), "knrm-small").train("beir/scifact/train")   # doctest: +SKIP
+        """
+        ds = resolve_dataset(dataset)
+        final = directory or model_dir(ds.collection, self.name)
+        if reusable_model(final, self.kind, ds, self.cfg.training_spec(), force):
+            return final
+        self.prepare(ds)
+        model = self.fit()
+
+        def build(tmp: Path) -> dict[str, Any]:
+            extra = self.save(model, tmp)
+            described = self.describe()
+            return {
+                "kind": self.kind,
+                "name": self.name,
+                "dataset": ds.id,
+                "collection": ds.collection,
+                "docs_checksum": ds.docs_checksum,
+                "base_model": {"name": MINILM_NAME, "package": minilm_package(), **described.pop("base_model", {})},
+                "tokenizer": {"name": MINILM_TOKENIZER, "vocab_sha256": vocab_hash(self.tokenizer)},
+                "config": self.cfg.training_spec(),
+                "negatives": config_dict(self.cfg.negatives),
+                "seed": self.cfg.seed,
+                "epochs": self.cfg.epochs,
+                "lr": self.cfg.lr,
+                **described,
+                "loss_curve": self.curve,
+                "training_seconds": round(self.seconds, 2),
+                "threads": self.threads,
+                "weights": "model.safetensors",
+                **extra,
+            }
+
+        manifest = write_model_dir(final, build)
+        if self.progress:
+            print(f"[{self.label} {self.name}] trained in {manifest['training_seconds']:.0f}s on {self.summary()} -> "
+                  f"{final}", flush=True)  # fmt: skip
+        return final
+
+    def summary(self) -> str:
+        """What the model was trained on, for the final progress line (e.g. ``"920 groups"``)."""
+        return f"{self.n_items} examples"

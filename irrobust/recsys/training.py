@@ -90,10 +90,12 @@ __all__ = [
     "sample_pool_offsets",
     "TCEPointwiseTrainer",
     "bpr_gradient_factor",
+    "bpr_loss",
     "epoch_batch_sizes",
     "tce_drop_rate",
     "tce_iteration_drop_rate",
     "tce_keep_mask",
+    "keep_smallest",
 ]
 
 
@@ -192,6 +194,28 @@ def tce_iteration_drop_rate(iteration: int, max_drop: float, ramp_iterations: in
     return max_drop * max(0, iteration) / (ramp_iterations - 1)
 
 
+def bpr_loss(s_pos: torch.Tensor, s_neg: torch.Tensor) -> torch.Tensor:
+    """Per-pair BPR loss ``softplus(s_neg − s_pos)`` (broadcasting: a pool of positives against one negative).
+
+    Example:
+        >>> round(float(bpr_loss(torch.tensor(0.0), torch.tensor(0.0))), 4)
+        0.6931
+    """
+    return F.softplus(s_neg - s_pos)
+
+
+def keep_smallest(values: torch.Tensor, n_keep: int) -> torch.Tensor:
+    """Bool mask of the ``n_keep`` smallest ``values`` (stable: ties keep the earlier rows); T-CE's truncation.
+
+    Example:
+        >>> keep_smallest(torch.tensor([3.0, 1.0, 2.0, 1.0]), 2).tolist()
+        [False, True, False, True]
+    """
+    keep = torch.zeros(values.numel(), dtype=torch.bool, device=values.device)
+    keep[torch.argsort(values, stable=True)[:n_keep]] = True
+    return keep
+
+
 def tce_keep_mask(losses: torch.Tensor, labels: torch.Tensor, drop_rate: float) -> torch.Tensor:
     """Which rows of a pointwise batch T-CE keeps: the ``int((1 − r)·n)`` smallest of ``loss · label``.
 
@@ -203,12 +227,7 @@ def tce_keep_mask(losses: torch.Tensor, labels: torch.Tensor, drop_rate: float) 
         >>> keep.tolist()
         [False, True, True, True]
     """
-    n = losses.numel()
-    n_keep = int((1.0 - drop_rate) * n)
-    order = torch.argsort((losses * labels).detach(), stable=True)
-    keep = torch.zeros(n, dtype=torch.bool, device=losses.device)
-    keep[order[:n_keep]] = True
-    return keep
+    return keep_smallest((losses * labels).detach(), int((1.0 - drop_rate) * losses.numel()))
 
 
 def bpr_gradient_factor(s_pos: torch.Tensor, s_neg: torch.Tensor) -> torch.Tensor:
@@ -482,6 +501,11 @@ class _EpochStats:
         out["grad_factor_uniform"] = self.gf_uniform / self.gf_n if self.gf_n and self.gf_uniform else float("nan")
         return out
 
+    def add_dropped(self, dropped: torch.Tensor, noise: torch.Tensor) -> None:
+        """Count the rows a truncation dropped, and how many of them were injected noise."""
+        self.dropped += int(dropped.sum())
+        self.dropped_noise += int((dropped & noise).sum())
+
     def add(self, noise: torch.Tensor, weight: torch.Tensor | None) -> None:
         self.n += int(noise.numel())
         self.n_noise += int(noise.sum())
@@ -561,8 +585,40 @@ class NoiseAwareTrainer(Trainer):
         """Per-pair weights (detached) and the normaliser; standard = plain mean."""
         return None, float(losses.numel())
 
-    def _step(
+    # -- the one training step: begin (zero the gradients, embed) → loss → optimise -------------------------
+    def _begin_step(self) -> tuple[torch.Tensor, torch.Tensor]:
+        """Zero the gradients and return the (user, item) embeddings of this step (one propagation for LightGCN)."""
+        self.optimizer.zero_grad()
+        return final_embeddings(self.model)
+
+    def on_model(self, *tensors: torch.Tensor) -> tuple[torch.Tensor, ...]:
+        """``tensors`` on the model's device (batches are drawn and book-kept on the CPU; a no-op there).
+
+        Example:
+            >>> users, = trainer.on_model(torch.tensor([1, 2]))  # doctest: +SKIP
+        """
+        device = next(self.model.parameters()).device
+        return tuple(t.to(device) for t in tensors)
+
+    def _ego_l2(self, users: torch.Tensor, *items: torch.Tensor) -> torch.Tensor:
+        """The shared L2 term on the ego (layer-0) embeddings: ``mean‖e_u‖² + Σ_items mean‖e_i‖²``."""
+        users, *items = self.on_model(users, *items)
+        egos = [self.model.user_embedding(users), *(self.model.item_embedding(i) for i in items)]
+        reg = egos[0].pow(2).sum(1).mean()
+        for ego in egos[1:]:
+            reg = reg + ego.pow(2).sum(1).mean()
+        return reg
+
+    def _optimise(self, loss: torch.Tensor) -> float:
+        """NaN check, backward and optimiser step; returns the loss value."""
+        self._check_nan(loss)
+        loss.backward()
+        self.optimizer.step()
+        return float(loss.detach())
+
+    def _bpr_step(
         self,
+        embeddings: tuple[torch.Tensor, torch.Tensor],
         users: torch.Tensor,
         pos: torch.Tensor,
         neg: torch.Tensor,
@@ -570,25 +626,23 @@ class NoiseAwareTrainer(Trainer):
         stats: _EpochStats,
         record: bool = True,
     ) -> float:
-        self.optimizer.zero_grad()
-        user_all, item_all = final_embeddings(self.model)
-        u_e, p_e, n_e = user_all.index_select(0, users), item_all.index_select(0, pos), item_all.index_select(0, neg)
+        """The BPR step of every pairwise method: weighted mean of ``bpr_loss`` over the pairs (weights and
+        normaliser from :meth:`_pair_weights`) + ``reg_weight`` × the ego-embedding L2 term, then an optimiser step.
+        ``record``: count the pairs' noise and gradient factors in ``stats`` (PLD records its own)."""
+        user_all, item_all = embeddings
+        u_d, p_d, n_d = self.on_model(users, pos, neg)
+        u_e, p_e, n_e = user_all.index_select(0, u_d), item_all.index_select(0, p_d), item_all.index_select(0, n_d)
         s_pos, s_neg = (u_e * p_e).sum(1), (u_e * n_e).sum(1)
-        losses = F.softplus(s_neg - s_pos)
+        losses = bpr_loss(s_pos, s_neg)
         noise = self.ctx.is_noise(users, pos)
-        weights, denom = self._pair_weights(losses.detach(), (s_pos - s_neg).detach(), progress, stats, noise)
+        # weights and statistics on the CPU, where the noise tables live (.cpu() is the same tensor there)
+        weights, denom = self._pair_weights(losses.detach().cpu(), (s_pos - s_neg).detach().cpu(), progress, stats,
+                                            noise)  # fmt: skip
         if record:
             stats.add(noise, weights)
             stats.add_gradient_factor(bpr_gradient_factor(s_pos.detach(), s_neg.detach()))
-        bpr = (losses if weights is None else losses * weights).sum() / max(denom, 1e-12)
-        ego_u = self.model.user_embedding(users)
-        ego_p, ego_n = self.model.item_embedding(pos), self.model.item_embedding(neg)
-        reg = ego_u.pow(2).sum(1).mean() + ego_p.pow(2).sum(1).mean() + ego_n.pow(2).sum(1).mean()
-        loss = bpr + self.reg_weight * reg
-        self._check_nan(loss)
-        loss.backward()
-        self.optimizer.step()
-        return float(loss.detach())
+        bpr = (losses if weights is None else losses * weights.to(losses.device)).sum() / max(denom, 1e-12)
+        return self._optimise(bpr + self.reg_weight * self._ego_l2(users, pos, neg))
 
     def _train_epoch(
         self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
@@ -600,7 +654,7 @@ class NoiseAwareTrainer(Trainer):
         total = 0.0
         batches = self.interaction_batches()
         for b, (users, pos, neg) in enumerate(batches):
-            total += self._step(users, pos, neg, epoch_idx + b / len(batches), stats)
+            total += self._bpr_step(self._begin_step(), users, pos, neg, epoch_idx + b / len(batches), stats)
         stats.seconds = perf_counter() - t0
         self.epoch_stats.append(stats.record(epoch_idx + 1))
         return total
@@ -618,8 +672,8 @@ class NoiseAwareTrainer(Trainer):
         self.model.eval()
         user_all, item_all = final_embeddings(self.model)
         out = full_ranking_metrics(
-            user_all,
-            item_all,
+            user_all.cpu(),  # evaluated where the masks live (the same tensors on the CPU)
+            item_all.cpu(),
             data.users,
             data.mask,
             data.targets,
@@ -701,12 +755,9 @@ class TCETrainer(NoiseAwareTrainer):
         rate = tce_drop_rate(progress, self.max_drop, self.ramp_epochs)
         n = losses.numel()
         n_keep = max(1, int(math.ceil((1.0 - rate) * n)))
-        keep = torch.zeros(n, dtype=torch.float32)
-        keep[torch.argsort(losses, stable=True)[:n_keep]] = 1.0
-        dropped = keep == 0
-        stats.dropped += int(dropped.sum())
-        stats.dropped_noise += int((dropped & noise).sum())
-        return keep, float(n_keep)
+        keep = keep_smallest(losses, n_keep)
+        stats.add_dropped(~keep, noise)
+        return keep.to(torch.float32), float(n_keep)
 
 
 class TCEPointwiseTrainer(NoiseAwareTrainer):
@@ -771,24 +822,18 @@ class TCEPointwiseTrainer(NoiseAwareTrainer):
         total = 0.0
         for users, items, labels in self.pointwise_batches(self._row_users, self.ctx.indices, self.generator):
             rate = self.drop_rate()
-            self.optimizer.zero_grad()
-            user_all, item_all = final_embeddings(self.model)
-            logits = (user_all.index_select(0, users) * item_all.index_select(0, items)).sum(1)
-            losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
-            keep = tce_keep_mask(losses.detach(), labels, rate)
+            user_all, item_all = self._begin_step()
+            u_d, i_d, l_d = self.on_model(users, items, labels)
+            logits = (user_all.index_select(0, u_d) * item_all.index_select(0, i_d)).sum(1)
+            losses = F.binary_cross_entropy_with_logits(logits, l_d, reduction="none")
+            keep = tce_keep_mask(losses.detach(), l_d, rate).cpu()
             pos = labels > 0
             noise = self.ctx.is_noise(users[pos], items[pos])
             kept_pos = keep[pos]
             stats.add(noise, kept_pos.to(torch.float64))
-            stats.dropped += int((~kept_pos).sum())
-            stats.dropped_noise += int((~kept_pos & noise).sum())
-            ego_u, ego_i = self.model.user_embedding(users[keep]), self.model.item_embedding(items[keep])
-            reg = ego_u.pow(2).sum(1).mean() + ego_i.pow(2).sum(1).mean()
-            loss = losses[keep].mean() + self.reg_weight * reg
-            self._check_nan(loss)
-            loss.backward()
-            self.optimizer.step()
-            total += float(loss.detach())
+            stats.add_dropped(~kept_pos, noise)
+            kept = losses[keep.to(losses.device)].mean()
+            total += self._optimise(kept + self.reg_weight * self._ego_l2(users[keep], items[keep]))
             self.iteration += 1
         stats.drop_rate = self.drop_rate()
         stats.seconds = perf_counter() - t0
@@ -809,6 +854,7 @@ class TCEPointwiseTrainer(NoiseAwareTrainer):
         rate = self.drop_rate()
         total = 0.0
         for users, items, labels in self.pointwise_batches(self._valid_users, self._valid_items, self.valid_generator):
+            users, items, labels = self.on_model(users, items, labels)
             logits = (user_all.index_select(0, users) * item_all.index_select(0, items)).sum(1)
             losses = F.binary_cross_entropy_with_logits(logits, labels, reduction="none")
             keep = tce_keep_mask(losses, labels, rate)
@@ -920,7 +966,7 @@ class PLDTrainer(NoiseAwareTrainer):
             cand = items.index_select(0, pool.reshape(-1)).view(*pool.shape, -1)  # (B, k, d)
             s_pool = torch.einsum("bd,bkd->bk", u, cand)
             s_neg = (u * items.index_select(0, neg)).sum(1)
-            return F.softplus(s_neg[:, None] - s_pool)
+            return bpr_loss(s_pool, s_neg[:, None])
 
     def _train_epoch(
         self, train_data: Any, epoch_idx: int, loss_func: Any = None, show_progress: bool = False
@@ -933,9 +979,9 @@ class PLDTrainer(NoiseAwareTrainer):
         total = 0.0
         for size in self.epoch_sizes():
             users, pool, neg = self.draw_batch(size)
-            self.optimizer.zero_grad()
-            user_all, item_all = final_embeddings(self.model)
-            cand = self.candidate_losses(user_all, item_all, users, pool, neg)
+            user_all, item_all = self._begin_step()
+            # candidate losses back on the CPU, where the seeded generator draws (the same tensor on the CPU)
+            cand = self.candidate_losses(user_all, item_all, *self.on_model(users, pool, neg)).cpu()
             choice = pld_select(cand, self.tau, uniform=uniform, generator=self.generator)
             pos = pool.gather(1, choice[:, None]).squeeze(1)
             # BPR gradient factor sigma(s_neg - s_pos) = 1 - exp(-loss): chosen pair vs the mean over the pool
@@ -945,17 +991,8 @@ class PLDTrainer(NoiseAwareTrainer):
             stats.pool += int(pool_noise.numel())
             stats.pool_noise += int(pool_noise.sum())
             stats.add(pool_noise.gather(1, choice[:, None]).squeeze(1), None)
-            u_e = user_all.index_select(0, users)
-            p_e, n_e = item_all.index_select(0, pos), item_all.index_select(0, neg)
-            bpr = F.softplus((u_e * n_e).sum(1) - (u_e * p_e).sum(1)).mean()
-            ego_u = self.model.user_embedding(users)
-            ego_p, ego_n = self.model.item_embedding(pos), self.model.item_embedding(neg)
-            reg = ego_u.pow(2).sum(1).mean() + ego_p.pow(2).sum(1).mean() + ego_n.pow(2).sum(1).mean()
-            loss = bpr + self.reg_weight * reg
-            self._check_nan(loss)
-            loss.backward()
-            self.optimizer.step()
-            total += float(loss.detach())
+            # the shared BPR step on (u, i*, n): plain mean (no pair weights), PLD's own statistics recorded above
+            total += self._bpr_step((user_all, item_all), users, pos, neg, float(epoch_idx), stats, record=False)
         stats.seconds = perf_counter() - t0
         self.epoch_stats.append(stats.record(epoch_idx + 1))
         return total

@@ -50,13 +50,13 @@ def untrained_model_dir() -> Path:
     import torch
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
-    from irrobust.rankers.cross_encoder import base_model_path
+    from irrobust.index.models import minilm_path
 
     out = Path(tempfile.mkdtemp(prefix="irrobust-bench-ce-"))
     torch.manual_seed(0)
-    tok = AutoTokenizer.from_pretrained(str(base_model_path()))
+    tok = AutoTokenizer.from_pretrained(str(minilm_path()))
     tok.model_max_length = 256
-    AutoModelForSequenceClassification.from_pretrained(str(base_model_path()), num_labels=1).save_pretrained(str(out))
+    AutoModelForSequenceClassification.from_pretrained(str(minilm_path()), num_labels=1).save_pretrained(str(out))
     tok.save_pretrained(str(out))
     return out
 
@@ -82,8 +82,8 @@ def main(argv: list[str] | None = None) -> int:
     import irrobust as ir
     from irrobust.core.transformer import add_ranks
     from irrobust.evaluate.measures import evaluate_run
+    from irrobust.index.models import model_dir
     from irrobust.rankers.scoring import CrossEncoderScorer, cpu_has_native_bf16, resolve_precision
-    from irrobust.rankers.training import model_dir
 
     native_bf16 = cpu_has_native_bf16()
     print(

@@ -32,16 +32,15 @@ def export(out: Path, queries: int, depth: int, model: str | None = None, max_le
     from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
     import irrobust as ir
-    from irrobust.rankers.cross_encoder import base_model_path
-    from irrobust.rankers.training import model_dir
+    from irrobust.index.models import minilm_path, model_dir
 
     out.mkdir(parents=True, exist_ok=True)
     trained = model_dir("beir/scifact", "ce-minilm")
     source = Path(model) if model else (trained if (trained / "manifest.json").is_file() else None)
     torch.manual_seed(0)
     if source is None:
-        net = AutoModelForSequenceClassification.from_pretrained(str(base_model_path()), num_labels=1)
-        tok = AutoTokenizer.from_pretrained(str(base_model_path()))
+        net = AutoModelForSequenceClassification.from_pretrained(str(minilm_path()), num_labels=1)
+        tok = AutoTokenizer.from_pretrained(str(minilm_path()))
         origin = "all-MiniLM-L6-v2 + fresh 1-logit head (seed 0)"
     else:
         net = AutoModelForSequenceClassification.from_pretrained(str(source))

@@ -33,8 +33,8 @@ def test_noisy_dataset_has_its_own_checksum(scifact, sets):
 @pytest.mark.slow
 def test_train_small_noisy_knrm(sets, tmp_path):
     import irrobust as ir
+    from irrobust.index.models import check_model_dir
     from irrobust.rankers.knrm import KNRMConfig, KNRMScorer, train_knrm
-    from irrobust.rankers.training import check_model_dir
 
     cfg = KNRMConfig(max_queries=30, epochs=1, threads=1, seed=0)
     train = ir.dataset("beir/scifact/train")

