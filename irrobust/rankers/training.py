@@ -390,9 +390,14 @@ class Trainer:
     #: gradient-norm clipping before each optimiser step (None: none)
     clip_norm: ClassVar[float | None] = None
 
-    def __init__(self, config: Any, name: str = "", progress: bool = False) -> None:
+    def __init__(self, config: Any, name: str = "", progress: bool = False, device: str = "auto") -> None:
+        from irrobust.util.compute import resolve_device
+
         self.cfg, self.name, self.progress = config, name, progress
         self.threads = config.threads or default_threads()
+        #: where the network trains (``auto``: CUDA when available; fp32 weights and gradients everywhere). Not part of
+        #: the training spec: a model's identity does not depend on the device (CPU weights are unchanged)
+        self.device = resolve_device(device, where="training.device")
         self.n_items = 0
         self.curve: list[dict[str, float]] = []
         self.seconds = 0.0
@@ -444,6 +449,7 @@ class Trainer:
         with torch_threads(self.threads), Stopwatch() as sw:
             seed_everything(self.cfg.seed)
             model, opt, sched = self.network()
+            model.to(self.device)  # parameters move in place: the optimiser keeps them (a no-op on the CPU)
             model.train()
             step, window = 0, []
             for epoch in range(self.cfg.epochs):
@@ -466,6 +472,8 @@ class Trainer:
                     window = []
                 self.on_epoch_end(epoch)
             model.eval()
+            if self.device.startswith("cuda"):
+                model.cpu()  # the trained network comes back to the host (saving, surrogates)
         self.seconds = sw.seconds
         return model
 
