@@ -312,6 +312,17 @@ class Stopwatch:
     def __exit__(self, *exc: object) -> None:
         self.seconds = time.perf_counter() - self._t0
 
+    @property
+    def elapsed(self) -> float:
+        """Seconds since the timer started (while it runs).
+
+        Example:
+            >>> with Stopwatch() as sw:
+            ...     sw.elapsed >= 0
+            True
+        """
+        return time.perf_counter() - self._t0
+
 
 def config_dict(obj: Any) -> dict[str, Any]:
     """A dataclass config as a JSON-able dict (nested dataclasses included).
@@ -352,6 +363,10 @@ class Trainer:
     trained with the same spec, else :meth:`prepare` the examples, :meth:`fit` and write the directory.
     :meth:`fit` alone trains on examples set by other means (PRADA's surrogate).
 
+    With a ``checkpoint`` path, :meth:`fit` saves the training state after every epoch (network, optimiser, schedule,
+    torch RNG, loss curve) and a rerun resumes after the last finished epoch with the weights an uninterrupted run
+    gives (on the CPU); :meth:`train` keeps it beside the model directory and deletes it once the model is written.
+
     The step per batch: ``loss`` (hook) → zero the gradients → backward → clip to ``clip_norm`` (if set) →
     optimiser step → schedule step (if any). The loss curve averages the losses of every ``log_every`` steps;
     the remainder is flushed at the end of every epoch (``flush_each_epoch``) or only at the end of training.
@@ -390,14 +405,9 @@ class Trainer:
     #: gradient-norm clipping before each optimiser step (None: none)
     clip_norm: ClassVar[float | None] = None
 
-    def __init__(self, config: Any, name: str = "", progress: bool = False, device: str = "auto") -> None:
-        from irrobust.util.compute import resolve_device
-
+    def __init__(self, config: Any, name: str = "", progress: bool = False) -> None:
         self.cfg, self.name, self.progress = config, name, progress
         self.threads = config.threads or default_threads()
-        #: where the network trains (``auto``: CUDA when available; fp32 weights and gradients everywhere). Not part of
-        #: the training spec: a model's identity does not depend on the device (CPU weights are unchanged)
-        self.device = resolve_device(device, where="training.device")
         self.n_items = 0
         self.curve: list[dict[str, float]] = []
         self.seconds = 0.0
@@ -435,8 +445,11 @@ class Trainer:
         """Optimiser steps of the whole training: ``ceil(n_items / batch_size) * epochs``."""
         return -(-self.n_items // self.batch_size) * self.cfg.epochs
 
-    def fit(self) -> Any:
+    def fit(self, checkpoint: Path | None = None) -> Any:
         """Train on the prepared examples; return the network (in eval mode). Sets ``curve`` and ``seconds``.
+
+        ``checkpoint``: a file for the state after each epoch; a valid one (same spec, examples and dataset) is
+        resumed from, anything else there is ignored and overwritten.
 
         Example:
             >>> model = trainer.fit()   # doctest: +SKIP
@@ -449,10 +462,11 @@ class Trainer:
         with torch_threads(self.threads), Stopwatch() as sw:
             seed_everything(self.cfg.seed)
             model, opt, sched = self.network()
-            model.to(self.device)  # parameters move in place: the optimiser keeps them (a no-op on the CPU)
             model.train()
-            step, window = 0, []
-            for epoch in range(self.cfg.epochs):
+            step, window, start, before = 0, [], 0, 0.0
+            if checkpoint is not None:
+                step, window, start, before = self._resume(checkpoint, model, opt, sched)
+            for epoch in range(start, self.cfg.epochs):
                 for batch in batches(self.n_items, self.batch_size, self.cfg.seed, epoch):
                     loss = self.loss(model, batch)
                     opt.zero_grad(set_to_none=True)
@@ -470,12 +484,57 @@ class Trainer:
                 if window and (self.flush_each_epoch or epoch == self.cfg.epochs - 1):
                     self._record(step, epoch, window)
                     window = []
+                if checkpoint is not None and epoch + 1 < self.cfg.epochs:
+                    self._save_state(checkpoint, epoch + 1, step, window, model, opt, sched, before + sw.elapsed)
                 self.on_epoch_end(epoch)
             model.eval()
-            if self.device.startswith("cuda"):
-                model.cpu()  # the trained network comes back to the host (saving, surrogates)
-        self.seconds = sw.seconds
+        self.seconds = before + sw.seconds
         return model
+
+    def _state_key(self) -> str:
+        """What a checkpoint must have been written for: the training spec, the examples and the dataset."""
+        spec = {"kind": self.kind, "spec": self.cfg.training_spec(), "n_items": self.n_items,
+                "dataset": getattr(self, "dataset_key", None)}  # fmt: skip
+        return json.dumps(spec, sort_keys=True, default=str)
+
+    def _save_state(self, path: Path, epoch: int, step: int, window: list[float], model: Any, opt: Any, sched: Any,
+                    seconds: float) -> None:  # fmt: skip
+        import io
+
+        import torch
+
+        from irrobust.util.io import atomic_write_bytes
+
+        state = {"key": self._state_key(), "epoch": epoch, "step": step, "window": list(window), "seconds": seconds,
+                 "curve": list(self.curve), "model": model.state_dict(), "optimizer": opt.state_dict(),
+                 "scheduler": None if sched is None else sched.state_dict(), "rng": torch.get_rng_state()}  # fmt: skip
+        buffer = io.BytesIO()
+        torch.save(state, buffer)
+        atomic_write_bytes(path, buffer.getvalue())
+
+    def _resume(self, path: Path, model: Any, opt: Any, sched: Any) -> tuple[int, list[float], int, float]:
+        """Restore the state saved by :meth:`_save_state` (``(step, window, next epoch, seconds)``), or start afresh."""
+        import pickle
+
+        import torch
+
+        if not path.is_file():
+            return 0, [], 0, 0.0
+        try:
+            state = torch.load(path, map_location="cpu", weights_only=True)
+        except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
+            return 0, [], 0, 0.0  # unreadable (e.g. a foreign file): train from the start and overwrite it
+        if not isinstance(state, dict) or state.get("key") != self._state_key():
+            return 0, [], 0, 0.0
+        model.load_state_dict(state["model"])
+        opt.load_state_dict(state["optimizer"])
+        if sched is not None:
+            sched.load_state_dict(state["scheduler"])
+        torch.set_rng_state(state["rng"])
+        self.curve = list(state["curve"])
+        if self.progress:
+            print(f"[{self.label} {self.name}] resuming after epoch {state['epoch']}/{self.cfg.epochs}", flush=True)
+        return int(state["step"]), list(state["window"]), int(state["epoch"]), float(state["seconds"])
 
     def _record(self, step: int, epoch: int, window: list[float]) -> None:
         entry = {"step": step, "epoch": epoch, "loss": float(np.mean(window))}
@@ -497,7 +556,10 @@ class Trainer:
         if reusable_model(final, self.kind, ds, self.cfg.training_spec(), force):
             return final
         self.prepare(ds)
-        model = self.fit()
+        self.dataset_key = [ds.id, ds.docs_checksum]
+        checkpoint = final.parent / f".{final.name}.training.pt"
+        checkpoint.parent.mkdir(parents=True, exist_ok=True)
+        model = self.fit(checkpoint)
 
         def build(tmp: Path) -> dict[str, Any]:
             extra = self.save(model, tmp)
@@ -524,6 +586,7 @@ class Trainer:
             }
 
         manifest = write_model_dir(final, build)
+        checkpoint.unlink(missing_ok=True)
         if self.progress:
             print(f"[{self.label} {self.name}] trained in {manifest['training_seconds']:.0f}s on {self.summary()} -> "
                   f"{final}", flush=True)  # fmt: skip

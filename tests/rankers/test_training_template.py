@@ -10,6 +10,8 @@ import ast
 import functools
 from pathlib import Path
 
+import pytest
+
 import irrobust
 
 PKG = Path(irrobust.__file__).resolve().parent
@@ -86,3 +88,87 @@ def test_trainer_template_records_the_loss_curve_and_is_seeded():
     assert [c["step"] for c in curve] == [2, 3, 4, 6] and [c["epoch"] for c in curve] == [0, 0, 1, 1]
     assert t.total_steps == 6 and curve == curve2 and torch.equal(w1, w2)
     assert not model.training
+
+
+class _Killed(Exception):
+    pass
+
+
+def _toy(flush: bool, kill_after: int | None = None):
+    import torch
+
+    from irrobust.rankers.training import Trainer
+
+    class Toy(Trainer):
+        kind, label, batch_size, log_every, flush_each_epoch = "toy", "toy", 2, 4, flush
+
+        def network(self):
+            net = torch.nn.Sequential(torch.nn.Linear(2, 4), torch.nn.Dropout(0.5), torch.nn.Linear(4, 1))
+            opt = torch.optim.Adam(net.parameters(), lr=0.01)
+            return net, opt, torch.optim.lr_scheduler.LambdaLR(opt, lambda s: 1.0 / (1 + s))
+
+        def loss(self, model, batch):
+            x = torch.tensor(batch, dtype=torch.float32)[:, None].repeat(1, 2)
+            return ((model(x).squeeze(1) - x[:, 0]) ** 2).mean()
+
+        def on_epoch_end(self, epoch):
+            if kill_after is not None and epoch == kill_after:
+                raise _Killed
+
+    from types import SimpleNamespace
+
+    t = Toy(SimpleNamespace(epochs=4, seed=3, threads=1, training_spec=lambda: {"toy": 1}))
+    t.n_items = 5
+    return t
+
+
+def test_killed_training_resumes_from_its_epoch_checkpoint_with_identical_weights(tmp_path):
+    """A training killed after an epoch resumes from the checkpoint: same loss curve and bit-identical weights as an
+    uninterrupted run (dropout RNG, Adam moments, the schedule and an unflushed loss window included)."""
+    import torch
+
+    for flush in (False, True):
+        ref = _toy(flush)
+        ref_model = ref.fit()
+        ckpt = tmp_path / f"toy-{flush}.pt"
+        with pytest.raises(_Killed):
+            _toy(flush, kill_after=1).fit(ckpt)
+        assert ckpt.is_file()
+        resumed = _toy(flush)
+        model = resumed.fit(ckpt)
+        assert resumed.curve == ref.curve
+        for a, b in zip(ref_model.state_dict().values(), model.state_dict().values(), strict=True):
+            assert torch.equal(a, b)
+        # a checkpoint of another training (other examples) is ignored, not resumed from
+        other, fresh = _toy(flush), _toy(flush)
+        other.n_items = fresh.n_items = 6
+        other.fit(ckpt)
+        fresh.fit()
+        assert other.curve == fresh.curve
+
+
+@pytest.mark.slow
+def test_train_resumes_a_killed_knrm_training_and_removes_its_checkpoint(tmp_path, scifact_train, monkeypatch):
+    import json
+
+    from irrobust.rankers.knrm import KNRMConfig, KNRMTrainer, train_knrm
+    from irrobust.rankers.training import NegativesConfig
+
+    cfg = KNRMConfig(max_queries=10, epochs=2, negatives=NegativesConfig(n_neg=1, depth=20), seed=2, threads=1)
+    ref = train_knrm(scifact_train, name="k", config=cfg, progress=False, directory=tmp_path / "ref")
+    target = tmp_path / "resumed"
+
+    def killed(self, epoch):
+        raise _Killed
+
+    with monkeypatch.context() as mp:
+        mp.setattr(KNRMTrainer, "on_epoch_end", killed)
+        with pytest.raises(_Killed):
+            train_knrm(scifact_train, name="k", config=cfg, progress=False, directory=target)
+    checkpoint = tmp_path / ".resumed.training.pt"
+    assert checkpoint.is_file() and not target.exists()
+    out = train_knrm(scifact_train, name="k", config=cfg, progress=False, directory=target)
+    m1, m2 = (json.loads((p / "manifest.json").read_text()) for p in (ref, out))
+    assert m1["files"]["model.safetensors"] == m2["files"]["model.safetensors"]
+    assert m1["loss_curve"] == m2["loss_curve"]
+    assert not checkpoint.exists()
