@@ -10,7 +10,10 @@ RecBole's ``BPR`` (MF trained with BPR) and ``LightGCN`` models.
 Shared objective (every method, so that only the denoising differs): for a pair (u, i, n)
 ``ℓ = softplus(s_un − s_ui)`` (BPR) plus ``λ (mean‖e_u‖² + mean‖e_i‖² + mean‖e_n‖²)`` on the ego
 (layer-0) embeddings, λ = ``reg_weight`` (PLD: 1e-4). Optimiser and weight decay come from the
-RecBole config (PLD: AdamW, lr 1e-3, decoupled weight decay 0.01).
+RecBole config (PLD: AdamW, lr 1e-3, decoupled weight decay 0.01). Every pairwise method (standard, T-CE pairwise,
+R-CE, PLD, uniform) takes its gradient step through one function, :meth:`NoiseAwareTrainer._bpr_step` (methods differ
+only in the pairs they pass and their per-pair weights, :meth:`NoiseAwareTrainer._pair_weights`); pointwise T-CE
+shares its ego-embedding L2 term and optimiser step.
 
 * :class:`StandardTrainer`: interaction-wise epochs (each epoch visits every training interaction
   once, shuffled, in ``ceil(#train / B)`` batches, one uniform negative not in the user's train set);
