@@ -146,25 +146,15 @@ def _attack_state(cfg: Any, ds: Any, system: Any, surrogate: bytes | None, needs
 
 def _worker_state(config: dict[str, Any], ds_id: str, name: str, surrogate: bytes | None,
                   needs_whitebox: bool) -> Any:  # fmt: skip
-    """Rebuild a system's attack state in a worker process (:class:`~irrobust.core.task.WorkerState`) from the
-    validated configuration, as the driver built it (trained models and indexes come from their caches)."""
+    """Rebuild a system's attack state in a worker process (:class:`~irrobust.core.task.WorkerState`); the pipeline's
+    systems are built once per worker process (:mod:`irrobust.pipeline.workers`) as the driver built them."""
     import torch
 
-    from irrobust.data.dataset import dataset
-    from irrobust.pipeline.config import parse_pipeline
-    from irrobust.pipeline.registry import StageContext
-    from irrobust.pipeline.runner import build_system
+    from irrobust.pipeline.workers import worker_system
 
-    cfg = parse_pipeline(config, source="<worker>")
+    cfg, ds, system = worker_system(config, ds_id, name)
     torch.set_num_threads(cfg.tasks.attacks.threads)
-    ds = dataset(ds_id)
-    ctx = StageContext(ds, seed=cfg.seed, progress=False)
-    built: dict[str, Any] = {}
-    for spec in cfg.systems:
-        built[spec.name] = build_system(spec, ctx, built)
-        if spec.name == name:
-            break
-    return _attack_state(cfg, ds, built[name], surrogate, needs_whitebox)
+    return _attack_state(cfg, ds, system, surrogate, needs_whitebox)
 
 
 def run_attack_task(cfg: Any, ds: Any, built: dict[str, Any], rd: Any, progress: bool = True,

@@ -136,25 +136,15 @@ def _system_state(cfg: Any, ds_id: str, sets: Any, system: Any, name: str) -> _S
 
 def _worker_state(config: dict[str, Any], ds_id: str, name: str) -> _SystemState:
     """Rebuild a system's certification state in a worker process (:class:`~irrobust.core.task.WorkerState`): the
-    pipeline's systems are built from the validated configuration exactly as the driver built them (trained models
-    and indexes come from their caches)."""
+    pipeline's systems and the perturbation sets are built once per worker process (:mod:`irrobust.pipeline.workers`)
+    exactly as the driver built them."""
     import torch
 
-    from irrobust.data.dataset import dataset
-    from irrobust.pipeline.config import parse_pipeline
-    from irrobust.pipeline.registry import StageContext
-    from irrobust.pipeline.runner import build_system
+    from irrobust.pipeline.workers import worker_sets, worker_system
 
-    cfg = parse_pipeline(config, source="<worker>")
+    cfg, ds, system = worker_system(config, ds_id, name)
     torch.set_num_threads(cfg.tasks.certify.threads)
-    ds = dataset(ds_id)
-    ctx = StageContext(ds, seed=cfg.seed, progress=False)
-    built: dict[str, Any] = {}
-    for spec in cfg.systems:
-        built[spec.name] = build_system(spec, ctx, built)
-        if spec.name == name:
-            break
-    return _system_state(cfg, ds_id, _perturbation_sets(ds, cfg.tasks.certify), built[name], name)
+    return _system_state(cfg, ds_id, worker_sets(ds, cfg.tasks.certify), system, name)
 
 
 class ExactCertify:

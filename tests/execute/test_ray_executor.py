@@ -88,6 +88,7 @@ def test_ray_and_local_give_identical_results_and_checkpoints(ray_session, tmp_p
     assert 1 <= len(list(marks.iterdir())) <= 2 and len(pids) == len(list(marks.iterdir()))
 
 
+@pytest.mark.slow  # worker restarts: 5-20 s on an idle machine, minutes on a loaded one
 def test_a_worker_killed_mid_unit_is_retried(ray_session, tmp_path):
     from irrobust.core.ray_executor import RayExecutor
 
@@ -108,6 +109,7 @@ class Stop(Exception):
     pass
 
 
+@pytest.mark.slow  # worker restarts: 5-20 s on an idle machine, minutes on a loaded one
 def test_a_stopped_driver_resumes_from_the_store(ray_session, tmp_path):
     from irrobust.core.ray_executor import RayExecutor
 
@@ -141,5 +143,6 @@ def test_a_unit_error_is_raised_as_itself(ray_session, tmp_path):
 
     marks = tmp_path / "marks"
     marks.mkdir()
-    with pytest.raises(IrrobustError, match="unit 2 is bad"):
+    with pytest.raises(IrrobustError, match="unit 2 is bad") as info:
         run_task(Bad(6, str(marks)), UnitStore(tmp_path / "s"), RayExecutor("auto"))
+    assert info.value.where == "test"  # the unit's own exception, not a wrapper around it
