@@ -6,6 +6,7 @@ processes, found by their temp dirs, are killed by id; nothing else is touched).
 
 from __future__ import annotations
 
+import contextlib
 import os
 import signal
 import socket
@@ -52,10 +53,8 @@ def _pids_of(temp_dir: Path) -> list[int]:
 def _kill_node(temp_dir: Path) -> int:
     pids = _pids_of(temp_dir)
     for pid in pids:
-        try:
+        with contextlib.suppress(ProcessLookupError):
             os.kill(pid, signal.SIGKILL)
-        except ProcessLookupError:
-            pass
     return len(pids)
 
 
