@@ -8,7 +8,6 @@ import pytest
 from irrobust.cli import main
 
 
-
 @pytest.mark.slow
 @pytest.mark.parametrize("name", ["certify_small", "attack_small"])
 def test_outputs_equal_those_made_before_the_task_protocol(tmp_path, cran_index, run_outputs, before, name):
