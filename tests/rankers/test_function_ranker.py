@@ -39,6 +39,7 @@ def test_bm25_then_function_reranks_real_queries(run, scifact_test):
         assert grp.sort_values("rank")["score"].is_monotonic_decreasing and grp["score"].nunique() > 1
 
 
+@pytest.mark.slow  # real models / a whole CLI run: ~30-120 s on one shared core
 def test_function_ranker_is_attacked_and_certified(run, system, scifact_test):
     """Black-box attacks and CertDR reach the function through the protocol alone (no irrobust code for it)."""
     from irrobust.attacks import AttackContext, AttackInput, CachedTarget, SynonymSwap, make_attack

@@ -66,6 +66,7 @@ def ce(scifact_test, tmp_path_factory):
     return CrossEncoderReranker(path, docs=scifact_test.docs, threads=1)
 
 
+@pytest.mark.slow  # real models / a whole CLI run: ~30-120 s on one shared core
 def test_every_family_answers_the_protocol(index, lists, knrm, ce):
     """score_texts of real texts; score_pairs over two queries equals per-query score_texts; declared capabilities."""
     import irrobust as ir
@@ -149,6 +150,7 @@ class _Duck:
         return np.concatenate([self.score_texts(q, [t]) for q, t in zip(queries, texts, strict=True)])
 
 
+@pytest.mark.slow  # real models / a whole CLI run: ~30-120 s on one shared core
 def test_tasks_follow_declared_capabilities(lists, knrm, ce, index):
     """Attacks and certification pick the sample scorer and squashing from the capabilities alone."""
     import irrobust as ir
