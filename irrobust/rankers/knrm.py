@@ -216,8 +216,9 @@ class KNRMTrainer(Trainer):
     kind, label = KIND, "knrm"
     log_every, flush_each_epoch = 50, True
 
-    def __init__(self, config: KNRMConfig, name: str = DEFAULT_NAME, progress: bool = False) -> None:
-        super().__init__(config, name, progress)
+    def __init__(self, config: KNRMConfig, name: str = DEFAULT_NAME, progress: bool = False,
+                 device: str = "auto") -> None:  # fmt: skip
+        super().__init__(config, name, progress, device)
         self.batch_size = config.batch_size
         self.triples: list[tuple[list[int], list[int], list[int]]] = []
 
@@ -259,6 +260,8 @@ class KNRMTrainer(Trainer):
         qs, qm = _pad([self.triples[i][0] for i in batch])
         ps, pm = _pad([self.triples[i][1] for i in batch])
         ns, nm = _pad([self.triples[i][2] for i in batch])
+        if self.device.startswith("cuda"):
+            qs, qm, ps, pm, ns, nm = (t.to(self.device, non_blocking=True) for t in (qs, qm, ps, pm, ns, nm))
         return torch.clamp(1.0 - model(qs, qm, ps, pm) + model(qs, qm, ns, nm), min=0).mean()
 
     def on_epoch_end(self, epoch: int) -> None:
@@ -294,6 +297,7 @@ def train_knrm(
     force: bool = False,
     progress: bool = True,
     directory: Path | None = None,
+    device: str = "auto",
 ) -> Path:
     """Train KNRM on ``dataset``'s qrels with BM25 hard negatives; return the model directory.
 
@@ -302,7 +306,7 @@ def train_knrm(
     Example:
         >>> train_knrm("beir/scifact/train", config=KNRMConfig(max_queries=40, epochs=1))   # doctest: +SKIP
     """
-    return KNRMTrainer(config or KNRMConfig(), name, progress).train(dataset, directory, force)
+    return KNRMTrainer(config or KNRMConfig(), name, progress, device).train(dataset, directory, force)
 
 
 def load_knrm(dataset: Any, name: str = DEFAULT_NAME, verify: bool = True) -> Path:
@@ -329,10 +333,13 @@ class KNRMScorer:
     """
 
     def __init__(
-        self, model: str | Path, batch_size: int = 256, threads: int | None = None, verify: bool = True
-    ) -> None:
+        self, model: str | Path, batch_size: int = 256, threads: int | None = None, verify: bool = True,
+        device: str = "auto",
+    ) -> None:  # fmt: skip
         import torch
         from safetensors.torch import load_file
+
+        from irrobust.util.compute import resolve_device
 
         self.path = Path(model)
         self.manifest = check_model_dir(
@@ -349,6 +356,10 @@ class KNRMScorer:
         except RuntimeError as exc:
             raise ModelError(f"weights do not fit the KNRM network: {exc}", where=str(self.path)) from exc
         self.model.eval()
+        #: where the network runs (``auto``: CUDA when available); KNRM stays fp32 everywhere (its exact-match
+        #: kernel has sigma 1e-3, below bf16's resolution near 1)
+        self.device = resolve_device(device, where="knrm.device")
+        self.model.to(self.device)
         self.batch_size, self.threads = int(batch_size), threads if threads is not None else default_threads()
         self._torch = torch
 
@@ -369,12 +380,15 @@ class KNRMScorer:
         qtok = dict(zip(uq, self.encoder(uq, self.qmax), strict=True))
         dtok = self.encoder(list(docs), self.dmax)
         order = np.argsort([-len(x) for x in dtok], kind="stable")
-        with torch_threads(self.threads), self._torch.inference_mode():
+        cuda = self.device.startswith("cuda")
+        with torch_threads(None if cuda else self.threads), self._torch.inference_mode():
             for s in range(0, len(order), self.batch_size):
                 b = order[s : s + self.batch_size]
                 q, qm = _pad([qtok[queries[i]] for i in b])
                 d, dm = _pad([dtok[i] for i in b])
-                out[b] = self.model(q, qm, d, dm).numpy()
+                if cuda:
+                    q, qm, d, dm = (t.to(self.device, non_blocking=True) for t in (q, qm, d, dm))
+                out[b] = self.model(q, qm, d, dm).float().cpu().numpy()
         return out
 
     def score_pairs(self, pairs: list[tuple[str, str]]) -> np.ndarray:
@@ -402,8 +416,9 @@ class KNRMReranker(TrainedReranker):
         batch_size: int = 256,
         threads: int | None = None,
         verify: bool = True,
+        device: str = "auto",
     ) -> None:
-        self.scorer = KNRMScorer(model, batch_size=batch_size, threads=threads, verify=verify)
+        self.scorer = KNRMScorer(model, batch_size=batch_size, threads=threads, verify=verify, device=device)
         self.manifest = self.scorer.manifest
         self.docs = as_docstore(docs)
         self.name = f"KNRM({self.manifest.get('name')})"
@@ -411,6 +426,11 @@ class KNRMReranker(TrainedReranker):
     default_name = DEFAULT_NAME
     train_model = staticmethod(train_knrm)
     load_model = staticmethod(load_knrm)
+
+    def extra_spec(self) -> dict[str, Any]:
+        # CPU specs (and the run checkpoints keyed by them) stay as they were; CUDA float order may differ
+        return {"device": self.scorer.device} if self.scorer.device.startswith("cuda") else {}
+
     #: scores in (-1, 1) (tanh); differentiable; copies scored from kernel tables (CertDR's fast path)
     capabilities = ScoringCapabilities(differentiable=True, fast_smoothing=True, bounded="tanh", kind="knrm")
 

@@ -145,7 +145,7 @@ class TrainedReranker(ScoringReranker):
     manifest: dict[str, Any] = {}
 
     @staticmethod
-    def train_model(dataset: Any, name: str, config: Any = None) -> Any:  # pragma: no cover - overridden
+    def train_model(dataset: Any, name: str, config: Any = None, device: str = "auto") -> Any:  # pragma: no cover
         raise NotImplementedError
 
     @staticmethod
@@ -196,7 +196,8 @@ class TrainedReranker(ScoringReranker):
 
             ds = resolve_dataset(dataset)
             with build_lock(model_dir(ds.collection, name)):  # concurrent pipelines train a model once
-                path = cls.train_model(ds, name=name, config=config)
+                train_kwargs = {"device": kwargs["device"]} if "device" in kwargs else {}  # trains where it scores
+                path = cls.train_model(ds, name=name, config=config, **train_kwargs)
         else:
             path = cls.load_model(dataset, name=name)
         return cls(path, docs=docs, verify=False, **kwargs)

@@ -162,6 +162,8 @@ class CrossEncoderScorer:
         cache_size: keep up to this many scores in an LRU cache keyed by (model id, query, sha1(doc)); 0 = off.
         model_id: the cache's model key (default: the weights' sha256 from the manifest, else the path).
         device: ``"auto"`` (CUDA when available), ``"cpu"``, ``"cuda"`` or ``"cuda:N"``.
+        loaded: an already loaded ``(model, fast tokenizer)`` pair to use instead of reading ``model`` (which then
+            only names it), e.g. the parts of a sentence-transformers ``CrossEncoder``.
 
     Example:
         >>> s = CrossEncoderScorer("indexes/beir/scifact/models/ce-minilm", precision="fast")  # doctest: +SKIP
@@ -181,12 +183,13 @@ class CrossEncoderScorer:
         cache_size: int = 0,
         model_id: str | None = None,
         device: str = "auto",
+        loaded: tuple[Any, Any] | None = None,
     ) -> None:
         import torch
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.path = Path(model)
-        if not (self.path / "config.json").is_file():
+        if loaded is None and not (self.path / "config.json").is_file():
             raise ModelError("not a model directory (no config.json)", where=str(self.path))
         if activation not in ("sigmoid", "none"):
             raise ModelError(f"activation must be 'sigmoid' or 'none', got {activation!r}")
@@ -196,11 +199,14 @@ class CrossEncoderScorer:
         if token_budget < 1 or max_batch < 1:
             raise ModelError(f"token_budget and max_batch must be positive, got {token_budget}, {max_batch}")
         self.precision = resolve_precision(precision, self.device)
-        self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), use_fast=True)
+        if loaded is None:
+            self.tokenizer = AutoTokenizer.from_pretrained(str(self.path), use_fast=True)
+            # fp32 master weights whatever the saved dtype (an fp16 export stays exact on the CPU; CUDA autocasts)
+            model_obj = AutoModelForSequenceClassification.from_pretrained(str(self.path), dtype=torch.float32)
+        else:  # a model loaded elsewhere (sentence-transformers' CrossEncoder, see cross_encoder.load_external)
+            model_obj, self.tokenizer = loaded[0].float(), loaded[1]
         if not getattr(self.tokenizer, "is_fast", False):
             raise ModelError("the model's tokenizer has no fast (Rust) implementation", where=str(self.path))
-        # fp32 master weights whatever the saved dtype (an fp16 export stays exact on the CPU; CUDA autocasts)
-        model_obj = AutoModelForSequenceClassification.from_pretrained(str(self.path), dtype=torch.float32)
         if model_obj.config.num_labels != 1:
             raise ModelError(
                 f"expected a 1-logit ranking model, got num_labels={model_obj.config.num_labels}", where=str(self.path)

@@ -405,9 +405,14 @@ class Trainer:
     #: gradient-norm clipping before each optimiser step (None: none)
     clip_norm: ClassVar[float | None] = None
 
-    def __init__(self, config: Any, name: str = "", progress: bool = False) -> None:
+    def __init__(self, config: Any, name: str = "", progress: bool = False, device: str = "auto") -> None:
+        from irrobust.util.compute import resolve_device
+
         self.cfg, self.name, self.progress = config, name, progress
         self.threads = config.threads or default_threads()
+        #: where the network trains (``auto``: CUDA when available; fp32 weights and gradients everywhere). Not part of
+        #: the training spec: a model's identity does not depend on the device (CPU weights are unchanged)
+        self.device = resolve_device(device, where="training.device")
         self.n_items = 0
         self.curve: list[dict[str, float]] = []
         self.seconds = 0.0
@@ -462,6 +467,7 @@ class Trainer:
         with torch_threads(self.threads), Stopwatch() as sw:
             seed_everything(self.cfg.seed)
             model, opt, sched = self.network()
+            model.to(self.device)  # parameters move in place: the optimiser keeps them (a no-op on the CPU)
             model.train()
             step, window, start, before = 0, [], 0, 0.0
             if checkpoint is not None:
@@ -488,6 +494,8 @@ class Trainer:
                     self._save_state(checkpoint, epoch + 1, step, window, model, opt, sched, before + sw.elapsed)
                 self.on_epoch_end(epoch)
             model.eval()
+            if self.device.startswith("cuda"):
+                model.cpu()  # the trained network comes back to the host (saving, surrogates)
         self.seconds = before + sw.seconds
         return model
 

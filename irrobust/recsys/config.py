@@ -14,7 +14,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, model_validator
+from pydantic import Field, ValidationError, field_validator, model_validator
 
 from irrobust.errors import ConfigError
 from irrobust.util.schema import Strict
@@ -154,6 +154,11 @@ class RecsysConfig(Strict):
     valid_k: int = Field(20, ge=1, description="Model selection metric is valid Recall@valid_k (must be in topk).")
     eval_batch_size: int = Field(1024, ge=1, description="Users per batch in full-ranking evaluation.")
     threads: int | None = Field(None, ge=1, description="torch intra-op threads; None = leave torch's default.")
+    device: str = Field(
+        "auto",
+        description="Where the models train: 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'; not part of "
+        "the results' identity on the CPU (checkpoints made on the CPU stay valid).",
+    )
     keep_models: bool = Field(False, description="Keep RecBole's best-model .pth per unit under the run directory.")
 
     # --- method hyper-parameters ---------------------------------------------------------------
@@ -176,6 +181,17 @@ class RecsysConfig(Strict):
         10.0, gt=0, description="tce_pairwise: the drop rate rises linearly from 0 to tce_max_drop over this many epochs."
     )
     rce_beta: float = Field(0.25, ge=0, description="R-CE exponent beta: weight = sigmoid(s_ui - s_uj)^beta.")
+
+    @field_validator("device")
+    @classmethod
+    def _device(cls, v: str) -> str:
+        from irrobust.util.compute import resolve_device
+
+        try:
+            resolve_device(v)  # an unknown spelling, or CUDA on a machine without it, fails at validation
+        except ConfigError as err:
+            raise ValueError(err.message) from None
+        return v
 
     @model_validator(mode="after")
     def _check(self) -> RecsysConfig:

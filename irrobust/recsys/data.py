@@ -211,7 +211,7 @@ def _download_ml100k_with_recbole(download_dir: Path) -> pd.DataFrame:
                 cfg = Config(
                     model="Pop",
                     dataset="ml-100k",
-                    config_dict={"data_path": str(download_dir), "device": "cpu", "use_gpu": False},
+                    config_dict={"data_path": str(download_dir), "use_gpu": False},
                 )
                 create_dataset(cfg)
             except (OSError, SystemExit) as exc:  # URLError is an OSError; RecBole exit(-1)s on refusal

@@ -82,6 +82,7 @@ from irrobust.recsys.training import (
     TCETrainer,
     TrainContext,
 )
+from irrobust.util.compute import resolve_device
 from irrobust.util.io import atomic_write_json, sha256_json
 
 __all__ = [
@@ -103,7 +104,8 @@ EPOCH_TASK = "recsys-noise-epoch"
 EPOCH_MEASURES = ("grad_factor_chosen", "grad_factor_uniform", "noise_share_sampled", "drop_rate")
 COLUMNS = ["dataset", "system", "task", "condition", "qid", "measure", "value", "seed"]
 #: config keys that do not change any number (excluded from the unit hash)
-_NON_RESULT_KEYS = {"threads", "keep_models", "eval_batch_size", "n_seeds", "rhos", "backbones", "methods", "name"}
+_NON_RESULT_KEYS = {"threads", "keep_models", "eval_batch_size", "n_seeds", "rhos", "backbones", "methods", "name",
+                    "device"}  # the device enters a unit's hash only when it is CUDA (see run_recsys)
 # 2: standard/T-CE/R-CE epochs from NoiseAwareTrainer.interaction_batches (not RecBole's loader): other numbers
 # 3: irrobust's own selection loop (strictly better, in memory), 1-based epochs, PLD's partial last batch,
 #    tce = pointwise T-CE as published (the BPR variant is tce_pairwise)
@@ -344,6 +346,8 @@ def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, met
             dataset=ds_name,
             config_dict=_recbole_config_dict(cfg, data_path, saved, seed, backbone),
         )
+        # RecBole's own device (use_gpu stays off: it would set CUDA_VISIBLE_DEVICES for the whole process)
+        config["device"] = torch.device(resolve_device(cfg.device, where="recsys.device"))
         init_seed(seed, True)
         dataset = create_dataset(config)
         train_data, valid_data, _test_data = data_preparation(config, dataset)
@@ -475,6 +479,9 @@ def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = 
     df = load_config_interactions(config, run_dir)
     data_hash = sha256_json([int(pd.util.hash_pandas_object(df[["user", "item"]], index=False).sum()), len(df)])
     cfg_dump = {k: v for k, v in config.model_dump(mode="json").items() if k not in _NON_RESULT_KEYS}
+    device = resolve_device(config.device, where="recsys.device")
+    if device.startswith("cuda"):  # CUDA float order differs; CPU checkpoints keep their hashes
+        cfg_dump["device"] = device
     label = config.label
     splits: dict[tuple[float, int], Split] = {}
     # rho-outer in the configured order: a partially finished grid holds complete (rho, all seeds) blocks; the order
