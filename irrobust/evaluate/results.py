@@ -161,6 +161,7 @@ class RunResults:
     memorization: MemorizationResult | None = None
     scorecard: Scorecard = field(default_factory=lambda: Scorecard([], {}, []))
     summary: list[SummaryLine] = field(default_factory=list)
+    means: pd.DataFrame = field(default_factory=pd.DataFrame)
 
     @property
     def has_neural(self) -> bool:
@@ -234,7 +235,8 @@ def build_results(name: str, description: str, table: pd.DataFrame, *, baseline:
                   summary_bootstrap: int = 2000) -> RunResults:  # fmt: skip
     """Compute every statistic a report shows from the long per-query ``table``.
 
-    ``comparisons`` (each system against the baseline, :func:`irrobust.evaluate.table.compare`) is computed from
+    ``means`` are the table's means (:func:`irrobust.evaluate.table.summarize`); ``comparisons`` (each system
+    against the baseline, :func:`irrobust.evaluate.table.compare`) is computed from
     the clean effectiveness rows when not given. Task 1 runs when ``variance`` is given, task 2 when ``shifts``,
     task 3 when ``transfer_targets``; tasks 4–5 and certification whenever the table has their rows
     (``attack_details`` / ``certify_details``: the per-target and per-certificate rows, for sample sizes and cost);
@@ -253,6 +255,7 @@ def build_results(name: str, description: str, table: pd.DataFrame, *, baseline:
         comparisons = compare(eff, baseline, sig.test, sig.correction, sig.alpha) if len(eff) else pd.DataFrame()
     res = RunResults(name, description, baseline, measure, sig, seed, table, comparisons, dict(families),
                      dict(timings or {}))  # fmt: skip
+    res.means = summarize(table)  # per (dataset, system, task, condition, measure), table order
     entries: list[ScorecardEntry] = []
     if variance is not None:
         stats = variance_stats(table, measure, variance.worst_fractions, variance.bootstrap, variance.alpha, seed)

@@ -101,8 +101,12 @@ def _mark(comparisons: pd.DataFrame, ds: str, task: str, cond: str, system: str,
 
 
 def effectiveness_tables(table: pd.DataFrame, comparisons: pd.DataFrame, baseline: str, test: str,
-                         correction: str, alpha: float, heading_level: int = 3) -> str:  # fmt: skip
+                         correction: str, alpha: float, heading_level: int = 3,
+                         means: pd.DataFrame | None = None) -> str:  # fmt: skip
     """One table per (dataset, task, condition): systems × measures, means with significance marks.
+
+    ``means`` are the table's means (:func:`irrobust.evaluate.table.summarize`) when the caller computed them
+    already (a :class:`irrobust.evaluate.results.RunResults` does); otherwise they are computed here.
 
     Example:
         >>> effectiveness_tables(pd.DataFrame(columns=["dataset"]), pd.DataFrame(), "b", "t", "holm", .05)
@@ -110,7 +114,7 @@ def effectiveness_tables(table: pd.DataFrame, comparisons: pd.DataFrame, baselin
     """
     if table.empty:
         return ""
-    summary = summarize(table)
+    summary = summarize(table) if means is None else means
     parts = []
     h = "#" * heading_level
     for (ds, task, cond), block in summary.groupby(["dataset", "task", "condition"], sort=False):

@@ -83,8 +83,9 @@ def render_markdown(results: RunResults, out_dir: Path | None) -> str:
         out.append(summary)
     eff = table[table.task == "effectiveness"]
     out.append(
-        "## Effectiveness\n\n" + effectiveness_tables(eff, r.comparisons, r.baseline, sig.test, sig.correction, sig.alpha)
-    )
+        "## Effectiveness\n\n" + effectiveness_tables(eff, r.comparisons, r.baseline, sig.test, sig.correction, sig.alpha,
+                                                     means=r.means[r.means.task == "effectiveness"] if len(r.means) else None)
+    )  # fmt: skip
     fam_rows = [[name, fam] for name, fam in families.items()]
     out.append("Systems and their families:\n\n" + markdown_table(["system", "family"], fam_rows) + "\n")
 
