@@ -29,6 +29,9 @@ def ray_session(tmp_path_factory):
              _temp_dir=str(temp))  # fmt: skip
     yield
     ray.shutdown()
+    import shutil
+
+    shutil.rmtree(temp, ignore_errors=True)
 
 
 def _build(marks: str) -> dict:
