@@ -177,10 +177,10 @@ def max_score_under_attack(
         raise ConfigError("exact certificates are implemented for BM25 only", where="certify.exact.model")
     tokens = text.split()
     terms, boosts = query_terms(scorer.stats, query)  # type: ignore[attr-defined]
-    params = scorer._resolve(model, {})  # type: ignore[attr-defined]
+    params = scorer.resolve(model, {})  # type: ignore[attr-defined]
 
     def score(tf: np.ndarray, lengths: np.ndarray) -> np.ndarray:
-        return scorer._score(query, tf, encode_lengths(np.maximum(lengths, 0)), terms, boosts, params)  # type: ignore[attr-defined]
+        return scorer.score_counts(query, tf, encode_lengths(np.maximum(lengths, 0)), terms, boosts, params)  # type: ignore[attr-defined]
 
     base_tf, base_len, opts = _options(scorer, sets, tokens, terms)
     clean = float(score(base_tf[None, :], np.array([base_len]))[0])

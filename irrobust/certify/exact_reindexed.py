@@ -71,11 +71,11 @@ class _BoundScorer:
         self.stats = _StatsView(base.stats, df)
         self._shim = SimpleNamespace(N=int(n_docs), avgdl_f32=np.float32(avgdl))
 
-    def _resolve(self, model: str | None, params: dict[str, Any]) -> dict[str, Any]:
-        return self._base._resolve(model, params)
+    def resolve(self, model: str | None, params: dict[str, Any]) -> dict[str, Any]:
+        return self._base.resolve(model, params)
 
-    def _score(self, query: str, tf: np.ndarray, norms: np.ndarray, terms: list[str], boosts: np.ndarray,
-               p: dict[str, Any]) -> np.ndarray:  # fmt: skip
+    def score_counts(self, query: str, tf: np.ndarray, norms: np.ndarray, terms: list[str], boosts: np.ndarray,
+                     p: dict[str, Any]) -> np.ndarray:  # fmt: skip
         from irrobust.rankers.lucene_scoring import bm25_scores
 
         if tf.shape[1] == 0:
@@ -118,7 +118,7 @@ def _plain_scores(scorer: Any, query: str, texts: Sequence[str], df: Callable[[s
             if j is not None:
                 tf[i, j] += 1
     bs = _BoundScorer(scorer, df, n_docs, avgdl)
-    return bs._score(query, tf, encode_lengths(lengths), terms, boosts, scorer._resolve("bm25", {}))
+    return bs.score_counts(query, tf, encode_lengths(lengths), terms, boosts, scorer.resolve("bm25", {}))
 
 
 @dataclass(frozen=True)

@@ -526,10 +526,6 @@ class LuceneScorer:
             return bm25_scores(tf, norms, df, boosts, self.stats, k1=p["k1"], b=p["b"])
         return ql_scores(tf, norms, ttf, boosts, self.stats, mu=p["mu"])
 
-    # the names the exact certificates (:mod:`irrobust.certify.exact_bm25`) duck-type on
-    _resolve = resolve
-    _score = score_counts
-
     def score_texts(self, query: str, texts: Sequence[str], model: str | None = None, **params: Any) -> np.ndarray:
         """Scores (float32) of plain ``texts`` as if each were an indexed document, with the index's statistics.
 

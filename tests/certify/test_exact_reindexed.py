@@ -69,7 +69,7 @@ def _reindexed_scores(lucene, query, texts, j, attacked):
     analysed = stats.analyze_many(docs)
     tf = np.array([[a.count(t) for t in terms] for a in analysed], dtype=np.int64)
     norms = encode_lengths([len(a) for a in analysed])
-    p = lucene._resolve("bm25", {})
+    p = lucene.resolve("bm25", {})
     return bm25_scores(tf, norms, df, boosts, SimpleNamespace(N=n_docs, avgdl_f32=np.float32(avgdl)), p["k1"], p["b"])
 
 

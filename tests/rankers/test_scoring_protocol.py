@@ -175,7 +175,9 @@ def test_tasks_follow_declared_capabilities(lists, knrm, ce, index):
 
 
 #: the modules that consume rankers: they may use the protocol only
-CONSUMERS = ["attacks/victims.py", "certify/targets.py", "certify/smoothing.py", "pipeline/attack_task.py",
+CONSUMERS = ["attacks/victims.py", "certify/targets.py", "certify/smoothing.py", "certify/exact_bm25.py",
+             "certify/exact_reindexed.py", "certify/engine.py", "attacks/attacker.py", "pipeline/workers.py",
+             "pipeline/attack_task.py",
              "pipeline/certify_task.py"]  # fmt: skip
 RANKER_CLASSES = {"BM25", "QL", "RM3", "LuceneRetriever", "DenseRetriever", "DenseReranker", "LTRReranker",
                   "CrossEncoderReranker", "KNRMReranker", "ScoringReranker", "TrainedReranker", "FunctionRanker",
