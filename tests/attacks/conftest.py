@@ -87,7 +87,7 @@ def ltr_reranker(scifact_index, tmp_path_factory):
 
     root = tmp_path_factory.mktemp("ltr-models")
     with pytest.MonkeyPatch.context() as mp:
-        mp.setattr(ltr, "model_path", lambda collection, name: root / collection / "models" / name)
+        mp.setattr(ltr, "model_dir", lambda collection, name: root / collection / "models" / name)
         model = ltr.train_ltr("beir/scifact/train", name="attack-ltr", k=10, max_queries=30, n_estimators=30,
                               early_stopping_rounds=10, seed=7,
                               features=("bm25", "ql", "tfidf", "doc_len", "query_len", "coverage", "idf_sum",
