@@ -48,7 +48,7 @@ _EXPORTS = {
     "LTRReranker": "irrobust.rankers.ltr",
     "dense_index": "irrobust.index.dense",
     "ranker": "irrobust.pipeline.study",
-    "experiment": "irrobust.pipeline.experiment",
+    "experiment": "irrobust.pipeline.study",
     "Experiment": "irrobust.pipeline.experiment",
     "study": "irrobust.pipeline.study",
     "Study": "irrobust.pipeline.study",

@@ -1,5 +1,5 @@
-"""Side-by-side evaluation of systems on one dataset: :class:`Experiment` (the runner's evaluator) and
-:func:`experiment`, the Python API's entry point (robustness tasks included, see :mod:`irrobust.pipeline.study`).
+"""Side-by-side evaluation of systems on one dataset: :class:`Experiment`, the evaluator the runner and the Python API
+(:func:`irrobust.pipeline.study.experiment`, ``ir.experiment``) run every system through.
 
 Modelled on PyTerrier's ``pt.Experiment`` (reimplemented): run every system on the dataset's
 queries, evaluate per query with ranx, and compare each system with a baseline using a paired
@@ -9,15 +9,14 @@ Example:
     >>> import irrobust as ir
     >>> ds = ir.dataset("cranfield")                                        # doctest: +SKIP
     >>> idx = ir.lucene_index(ds)                                            # doctest: +SKIP
-    >>> exp = ir.experiment({"bm25": ir.BM25(idx), "ql": ir.QL(idx)}, ds)    # doctest: +SKIP
-    >>> exp.summary()                                                        # doctest: +SKIP
+    >>> exp = Experiment({"bm25": ir.BM25(idx), "ql": ir.QL(idx)}, ds, ["nDCG@10"])  # doctest: +SKIP
+    >>> exp.summary()                                                                # doctest: +SKIP
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import TYPE_CHECKING, Any
 
 import pandas as pd
 from tqdm.auto import tqdm
@@ -27,9 +26,6 @@ from irrobust.data.dataset import Dataset
 from irrobust.errors import IrrobustError
 from irrobust.evaluate.measures import parse_measure, per_query
 from irrobust.evaluate.table import compare, long_rows, summarize
-
-if TYPE_CHECKING:
-    from irrobust.pipeline.study import Study
 
 DEFAULT_MEASURES = ("nDCG@10", "R@100", "MAP@100", "RR@10")
 
@@ -108,29 +104,3 @@ class Experiment:
 
     def _repr_markdown_(self) -> str:
         return self.to_markdown()
-
-
-def experiment(systems: Mapping[str, Transformer] | Sequence[Transformer], data: Dataset | str,
-               measures: Sequence[str] = DEFAULT_MEASURES, baseline: str | None = None, test: str = "t",
-               correction: str = "holm", alpha: float = 0.05, progress: bool = True, **tasks: Any) -> Study:  # fmt: skip
-    """Evaluate ``systems`` side by side on ``data`` (a :class:`Dataset` or dataset ID), with the robustness tasks
-    given as keywords; return one report object (:class:`~irrobust.pipeline.study.Study`).
-
-    ``systems`` is a mapping name → stage, or a list of stages (named by their ``repr``, made file-name safe). The
-    keywords are those of :func:`irrobust.pipeline.study.study`: ``shifts=[...]``, ``attacks=[...]``,
-    ``certify={...}``, ``variance=True``, ``transfer=[...]``, ``max_queries``, ``seed``, ``out``, ... — the same
-    task sections a pipeline file has, validated by the same code, run by the same task code.
-
-    Example:
-        >>> s = experiment({"bm25": bm25, "ql": ql}, "beir/scifact/test", ["nDCG@10"])  # doctest: +SKIP
-        >>> s.compare()                                                                # doctest: +SKIP
-        >>> s = experiment({"bm25": bm25, "ql": ql}, "beir/scifact/test", ["nDCG@10"], variance=True,
-        ...                shifts=["typos"], attacks=["query_stuffing"], certify={"max_queries": 10})  # doctest: +SKIP
-        >>> s.most_robust()                                                            # doctest: +SKIP
-    """
-    from irrobust.pipeline.study import study
-    from irrobust.util.names import slug
-
-    if not isinstance(systems, Mapping):
-        systems = {slug(repr(s)): s for s in systems}
-    return study(systems, data, measures, baseline, test, correction, alpha, progress, **tasks)

@@ -602,4 +602,30 @@ def study(systems: Mapping[str, Transformer] | Sequence[Transformer], data: Data
     return Study(results, cfg, rd.path, runs)
 
 
-__all__ = ["PYTHON_RANKER", "Study", "Transfer", "family_of", "ranker", "run_study", "study", "study_config"]
+def experiment(systems: Mapping[str, Transformer] | Sequence[Transformer], data: Dataset | str,
+               measures: Sequence[str] | None = None, baseline: str | None = None, test: str = "t",
+               correction: str = "holm", alpha: float = 0.05, progress: bool = True, **tasks: Any) -> Study:  # fmt: skip
+    """``ir.experiment``: evaluate ``systems`` side by side on ``data`` (a :class:`Dataset` or dataset ID), with the
+    robustness tasks given as keywords; return one report object (:class:`Study`).
+
+    ``systems`` is a mapping name → stage, or a list of stages (named by their ``repr``, made file-name safe). The
+    keywords are those of :func:`study`: ``shifts=[...]``, ``attacks=[...]``, ``certify={...}``, ``variance=True``,
+    ``transfer=[...]``, ``max_queries``, ``seed``, ``out``, ... — the task sections of a pipeline file, validated by
+    the same code, run by the same task code.
+
+    Example:
+        >>> s = experiment({"bm25": bm25, "ql": ql}, "beir/scifact/test", ["nDCG@10"])  # doctest: +SKIP
+        >>> s.compare()                                                                # doctest: +SKIP
+        >>> s = experiment({"bm25": bm25, "ql": ql}, "beir/scifact/test", ["nDCG@10"], variance=True,
+        ...                shifts=["typos"], attacks=["query_stuffing"], certify={"max_queries": 10})  # doctest: +SKIP
+        >>> s.most_robust()                                                            # doctest: +SKIP
+    """
+    from irrobust.util.names import slug
+
+    if not isinstance(systems, Mapping):
+        systems = {slug(repr(s)): s for s in systems}
+    return study(systems, data, measures, baseline, test, correction, alpha, progress, **tasks)
+
+
+__all__ = ["PYTHON_RANKER", "Study", "Transfer", "experiment", "family_of", "ranker", "run_study", "study",
+           "study_config"]  # fmt: skip
