@@ -30,9 +30,10 @@ CASES = [
     pytest.param("certify", "", id="certify"),
     pytest.param("robustness", "T2 query shifts", id="robustness", marks=pytest.mark.slow),
     pytest.param("recsys_pld", "", id="recsys_pld"),
+    pytest.param("bring_your_own", "", id="bring_your_own", marks=pytest.mark.slow),
 ]
 #: notebooks whose executed copy must hold a plot (an image/png output)
-PLOTTED = {"attacks", "certify", "robustness", "recsys_pld"}
+PLOTTED = {"attacks", "certify", "robustness", "recsys_pld", "bring_your_own"}
 #: executed notebooks of this session (for the HTML export check)
 EXECUTED: dict[str, nbformat.NotebookNode] = {}
 
@@ -68,8 +69,27 @@ def assert_real_plot(png: bytes) -> None:
     assert colours is not None and len(colours) >= 16, "the image is (nearly) one colour: no plot drawn"
 
 
+@pytest.fixture(scope="session")
+def external_models(tmp_path_factory) -> Path:
+    """A folder with an external CrossEncoder and SentenceTransformer directory, written by
+    ``scripts/make_external_models.py`` from the MiniLM package (not models irrobust trained)."""
+    import importlib.util
+
+    script = NOTEBOOKS.parent / "scripts" / "make_external_models.py"
+    spec = importlib.util.spec_from_file_location("make_external_models", script)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    out = tmp_path_factory.mktemp("external-models")
+    mod.make_cross_encoder(out / "cross-encoder", seed=0, max_length=128)
+    mod.make_sentence_transformer(out / "sentence-transformer")
+    assert not any((out / d / "manifest.json").exists() for d in ("cross-encoder", "sentence-transformer"))
+    return out
+
+
 @pytest.mark.parametrize(("name", "expected"), CASES)
-def test_notebook_runs(name, expected, seed, tmp_path):
+def test_notebook_runs(name, expected, seed, tmp_path, request):
+    if name == "bring_your_own":  # the notebook reads the folder of the external models from the environment
+        os.environ["IRROBUST_EXTERNAL_MODELS"] = str(request.getfixturevalue("external_models"))
     nb = execute(name, tmp_path)
     outputs = [o for c in nb.cells if c.cell_type == "code" for o in c.get("outputs", [])]
     errors = [o for o in outputs if o.get("output_type") == "error"]
