@@ -48,6 +48,8 @@ import numpy as np
 from irrobust.core.scoring import ScoringCapabilities
 from irrobust.errors import ModelError
 from irrobust.index.models import check_model_dir, load_model_dir, minilm_path, package_version
+from irrobust.rankers.knrm_kernels import FEATURE_SCALE, MUS, SIGMAS
+from irrobust.rankers.knrm_kernels import pad_ids as _pad
 from irrobust.rankers.rerank import TrainedReranker, as_docstore
 from irrobust.rankers.scoring import torch_threads
 from irrobust.rankers.training import (
@@ -63,10 +65,6 @@ from irrobust.util.compute import default_threads
 
 KIND = "knrm"
 DEFAULT_NAME = "knrm-minilm"
-MUS = (1.0, 0.9, 0.7, 0.5, 0.3, 0.1, -0.1, -0.3, -0.5, -0.7, -0.9)
-SIGMAS = (1e-3,) + (0.1,) * 10
-#: soft-TF features are scaled by 0.01 so that tanh(wᵀφ + b) does not saturate at initialisation
-FEATURE_SCALE = 0.01
 
 
 @dataclass(frozen=True)
@@ -173,18 +171,6 @@ class _Encoder:
             texts, add_special_tokens=False, return_attention_mask=False, return_token_type_ids=False, verbose=False
         )["input_ids"]
         return [[i for i in x if self.keep[i]][:max_tokens] or [self.tok.unk_token_id] for x in ids]
-
-
-def _pad(seqs: list[list[int]]) -> tuple[Any, Any]:
-    import torch
-
-    width = max(len(s) for s in seqs)
-    arr = np.zeros((len(seqs), width), dtype=np.int64)
-    mask = np.zeros((len(seqs), width), dtype=np.float32)
-    for r, s in enumerate(seqs):
-        arr[r, : len(s)] = s
-        mask[r, : len(s)] = 1.0
-    return torch.from_numpy(arr), torch.from_numpy(mask)
 
 
 @functools.lru_cache(maxsize=1)

@@ -32,7 +32,7 @@ class KNRMTokenSampler:
     """
 
     def __init__(self, scorer: Any) -> None:
-        from irrobust.rankers.knrm import FEATURE_SCALE, MUS, SIGMAS
+        from irrobust.rankers.knrm_kernels import FEATURE_SCALE, MUS, SIGMAS
 
         self.scorer = scorer
         m = scorer.model

@@ -108,7 +108,7 @@ class EmbeddingModel:
     def _kernel_score(self, eq: Any, ed: Any, d_mask: Any | None) -> Any:
         import torch
 
-        from irrobust.rankers.knrm import FEATURE_SCALE
+        from irrobust.rankers.knrm_kernels import FEATURE_SCALE
 
         m = self.module
         eq = eq.unsqueeze(0).expand(ed.shape[0], -1, -1)
@@ -184,7 +184,7 @@ class EmbeddingModel:
         """
         import torch
 
-        from irrobust.rankers.knrm import _pad
+        from irrobust.rankers.knrm_kernels import pad_ids as _pad
 
         q = self.query_tokens(query)
         docs = [self.doc_tokens(t)[0] for t in texts]
