@@ -119,6 +119,12 @@ class RayExecutor:
                 raise ConfigError(f"cannot start or join Ray at address {self.address!r}: {exc}",
                                   where="executor.address") from None  # fmt: skip
         if self._remote is None:
+            total = ray.cluster_resources()  # a unit no node can hold would wait forever: refuse it now
+            for what, need, key in (("CPU", self.num_cpus_per_unit, "num_cpus_per_unit"),
+                                    ("GPU", self.num_gpus_per_unit, "num_gpus_per_unit")):  # fmt: skip
+                if need > total.get(what, 0.0):
+                    raise ConfigError(f"a unit asks for {need:g} {what}s but the Ray cluster at {self.address!r} has "
+                                      f"{total.get(what, 0.0):g}", where=f"executor.{key}")  # fmt: skip
             self._remote = ray.remote(_run_unit).options(num_cpus=self.num_cpus_per_unit,
                                                          num_gpus=self.num_gpus_per_unit,
                                                          max_retries=self.max_retries, retry_exceptions=False)  # fmt: skip

@@ -149,3 +149,15 @@ def test_a_unit_error_is_raised_as_itself(ray_session, tmp_path):
     with pytest.raises(IrrobustError, match="unit 2 is bad") as info:
         run_task(Bad(6, str(marks)), UnitStore(tmp_path / "s"), RayExecutor("auto"))
     assert info.value.where == "test"  # the unit's own exception, not a wrapper around it
+
+
+def test_units_no_node_can_hold_are_refused(ray_session, tmp_path):
+    from irrobust.core.ray_executor import RayExecutor
+    from irrobust.errors import ConfigError
+
+    marks = tmp_path / "marks"
+    marks.mkdir()
+    for settings, key in (({"num_cpus_per_unit": 3}, "num_cpus_per_unit"), ({"num_gpus_per_unit": 1}, "num_gpus")):
+        with pytest.raises(ConfigError, match="has") as info:
+            run_task(Mix(2, str(marks)), UnitStore(tmp_path / key), RayExecutor("auto", **settings))
+        assert info.value.where.startswith(f"executor.{key}")
