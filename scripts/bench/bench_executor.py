@@ -146,9 +146,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--queries", type=int, default=12, help="queries certified / attacked per system")
-    parser.add_argument("--samples", type=int, default=1500, help="certification samples N")
+    parser.add_argument("--samples", type=int, default=6000, help="certification samples N")
     parser.add_argument("--budget", type=int, default=300, help="attack query budget")
-    parser.add_argument("--trivial", type=int, default=400, help="trivial units for the overhead measurement")
+    parser.add_argument("--trivial", type=int, default=200, help="trivial units for the overhead measurement")
     parser.add_argument("--out", default="/tmp/bench_executor")
     args = parser.parse_args(argv)
 
