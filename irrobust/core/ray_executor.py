@@ -52,6 +52,27 @@ def require_ray() -> None:
                           "executor: local", where="executor")  # fmt: skip
 
 
+#: Ray's C++ crash handler takes over SIGSEGV, which the JVM (Lucene via pyjnius, in the driver and in workers) uses
+#: for its own purposes: a process running both dies with a segmentation fault. Ray documents the switch.
+JVM_SAFE_ENV = {"RAY_DISABLE_FAILURE_SIGNAL_HANDLER": "1"}
+
+
+def import_ray() -> Any:
+    """Import Ray with its failure signal handler off (:data:`JVM_SAFE_ENV`), in this process and the workers it
+    starts; use it instead of ``import ray`` wherever a process also runs the JVM.
+
+    Example:
+        >>> import_ray().__name__   # doctest: +SKIP
+        'ray'
+    """
+    os.environ.update(JVM_SAFE_ENV)  # read when Ray is imported, and inherited by a local instance's workers
+    import ray
+    from ray._private import ray_constants
+
+    ray_constants.RAY_DISABLE_FAILURE_SIGNAL_HANDLER = True  # in case Ray was imported before
+    return ray
+
+
 def _run_unit(token: str, boxed: list[Any], unit: Unit) -> Any:
     """Ray task body: this worker's copy of the task (deserialised once per worker and map call) runs ``unit``."""
     task = _TASKS.get(token)
@@ -103,11 +124,10 @@ class RayExecutor:
 
     def _start(self) -> Any:
         require_ray()
-        import ray
-
+        ray = import_ray()
         if not ray.is_initialized():
             common = {"include_dashboard": False, "log_to_driver": False, "logging_level": "WARNING",
-                      "configure_logging": True}  # fmt: skip
+                      "configure_logging": True, "runtime_env": {"env_vars": dict(JVM_SAFE_ENV)}}  # fmt: skip
             try:
                 if self.address == "local":
                     ray.init(address="local", num_cpus=int(self.workers or os.cpu_count() or 1),
@@ -184,4 +204,4 @@ class RayExecutor:
         self._remote = None
 
 
-__all__ = ["RayExecutor", "require_ray"]
+__all__ = ["JVM_SAFE_ENV", "RayExecutor", "import_ray", "require_ray"]

@@ -152,8 +152,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default="/tmp/bench_executor")
     args = parser.parse_args(argv)
 
-    import ray
+    from irrobust.core.ray_executor import import_ray
 
+    ray = import_ray()  # the driver runs the JVM too (see irrobust.core.ray_executor.JVM_SAFE_ENV)
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     pipes = {"certify": out / "certify.yaml", "attack": out / "attack.yaml"}

@@ -67,7 +67,8 @@ class Cluster:
         # loopback only: no token authentication (Ray 2.5x enables it for a local cluster when ~/.ray holds a
         # token, and a node joining with another setting is refused)
         self.env.update({"IRROBUST_THREADS": "1", "OMP_NUM_THREADS": "1", "MKL_NUM_THREADS": "1",
-                         "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled"})  # fmt: skip
+                         "RAY_USAGE_STATS_ENABLED": "0", "RAY_AUTH_MODE": "disabled",
+                         "RAY_DISABLE_FAILURE_SIGNAL_HANDLER": "1"})  # fmt: skip  (workers run the JVM)
         self.address = ""
 
     def _start(self, temp: Path, extra: list[str]) -> None:

@@ -23,6 +23,9 @@ def ray_session(tmp_path_factory):
     """One private Ray instance (2 CPUs) for the module; the executors under test join it."""
     from ray import cloudpickle
 
+    from irrobust.core.ray_executor import import_ray
+
+    import_ray()  # the JVM-safe Ray: this pytest process runs Lucene before and after
     cloudpickle.register_pickle_by_value(sys.modules[__name__])  # the workers cannot import this test module
     temp = Path("/tmp") / f"irr-ray-{os.getpid()}"  # Ray's socket paths must stay short
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, object_store_memory=128 * 1024**2,
