@@ -87,10 +87,9 @@ def _cmd_index(args: argparse.Namespace) -> int:
 
 
 def _cmd_components(args: argparse.Namespace) -> int:
-    from irrobust.pipeline import components  # noqa: F401
     from irrobust.pipeline.registry import RANKERS
 
-    for name, entry in sorted(RANKERS.items()):
+    for name, entry in RANKERS.items():
         params = ", ".join(f"{k}={f.default!r}" for k, f in entry.params.model_fields.items())
         print(f"{name:16s} {entry.description}\n{'':16s} params: {params or '-'}")
     return 0

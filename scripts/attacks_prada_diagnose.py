@@ -114,7 +114,7 @@ def main(argv: list[str] | None = None) -> int:
     from irrobust.pipeline.attack_task import _whitebox, attacked_systems
     from irrobust.pipeline.config import load_pipeline
     from irrobust.pipeline.registry import StageContext
-    from irrobust.pipeline.runner import build_system
+    from irrobust.pipeline.systems import build_system
     from irrobust.util.names import slug
 
     cfg = load_pipeline(args.pipeline)

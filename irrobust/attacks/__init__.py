@@ -16,7 +16,6 @@ Example:
 
 from __future__ import annotations
 
-from irrobust.attacks import gradient, prada, random_synonym, term_spamming, tfidf  # noqa: F401  (register)
 from irrobust.attacks.constraints import Constraints, check_attacked
 from irrobust.attacks.goal import AttackInput, AttackResult, CachedTarget, RankGoal, Target, UncachedTarget
 from irrobust.attacks.recipe import ATTACKS, AttackContext, Recipe, make_attack

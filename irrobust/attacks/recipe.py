@@ -23,6 +23,7 @@ from irrobust.attacks.constraints import Constraints, default_stopwords, eligibl
 from irrobust.attacks.goal import AttackInput, AttackResult, CachedTarget
 from irrobust.attacks.search import greedy_search
 from irrobust.attacks.transformation import SynonymSwap, WordDoc
+from irrobust.core.registry import Registry, shared_registry
 from irrobust.errors import ConfigError
 
 
@@ -172,8 +173,17 @@ def occurrences_in_order(doc: WordDoc, word_order: Sequence[str], positions: Seq
     return [i for w in word_order for i in by_word.get(w, [])]
 
 
-#: registered recipes by name
-ATTACKS: dict[str, type[Recipe]] = {}
+#: registered recipes by name; the built-ins register when their modules are imported (on first lookup)
+ATTACKS: Registry[type[Recipe]] = shared_registry(
+    "attack",
+    builtins=(
+        "irrobust.attacks.prada",
+        "irrobust.attacks.random_synonym",
+        "irrobust.attacks.tfidf",
+        "irrobust.attacks.gradient",
+        "irrobust.attacks.term_spamming",
+    ),
+)
 
 
 def register_attack(cls: type[Recipe]) -> type[Recipe]:
@@ -183,11 +193,10 @@ def register_attack(cls: type[Recipe]) -> type[Recipe]:
         >>> @register_attack
         ... class _X(Recipe):
         ...     name = "_doc_x"
-        >>> ATTACKS.pop("_doc_x").__name__
+        >>> ATTACKS.unregister("_doc_x").__name__
         '_X'
     """
-    ATTACKS[cls.name] = cls
-    return cls
+    return ATTACKS.register(cls.name, cls)
 
 
 def make_attack(name: str, where: str = "attack", **params: Any) -> Recipe:
@@ -198,11 +207,7 @@ def make_attack(name: str, where: str = "attack", **params: Any) -> Recipe:
         Traceback (most recent call last):
         irrobust.errors.ConfigError: ...
     """
-    import irrobust.attacks  # noqa: F401  (registers the built-in recipes)
-
-    cls = ATTACKS.get(name)
-    if cls is None:
-        raise ConfigError(f"unknown attack {name!r}; allowed: {', '.join(sorted(ATTACKS))}", where=where)
+    cls = ATTACKS.get(name, where=where)
     from pydantic import ValidationError
 
     try:

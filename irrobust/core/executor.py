@@ -25,15 +25,12 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any, Protocol, runtime_checkable
 
-from irrobust.core.store import UnitStore
-from irrobust.core.task import Task, Unit
+from irrobust.core.store import UnitStore, pending
+from irrobust.core.task import OnResult, Task, Unit
 from irrobust.errors import ConfigError
-
-#: called by the driver after each unit computed in this call (not for results loaded from the store)
-OnResult = Callable[[Unit, Any], None]
 
 
 @runtime_checkable
@@ -52,32 +49,6 @@ class Executor(Protocol):
     def close(self) -> None:
         """Release what the executor started (a local Ray instance)."""
         ...
-
-
-def pending(units: Sequence[Unit], store: UnitStore) -> tuple[dict[str, Any], list[Unit]]:
-    """Split ``units`` into the results ``store`` holds (by key) and the units still to run (each key once).
-
-    Example:
-        >>> import tempfile
-        >>> from irrobust.core.task import unit_key
-        >>> s = UnitStore(tempfile.mkdtemp()); k = unit_key(1); _ = s.put(k, 5)
-        >>> done, todo = pending([Unit(k, 1), Unit(unit_key(2), 2), Unit(unit_key(2), 2)], s)
-        >>> done[k], len(todo)
-        (5, 1)
-    """
-    done: dict[str, Any] = {}
-    todo: list[Unit] = []
-    seen: set[str] = set()
-    for unit in units:
-        if unit.key in seen:
-            continue
-        seen.add(unit.key)
-        res = store.get(unit.key)
-        if res is None:
-            todo.append(unit)
-        else:
-            done[unit.key] = res
-    return done, todo
 
 
 class LocalExecutor:

@@ -31,9 +31,8 @@ import uuid
 from collections.abc import Sequence
 from typing import Any
 
-from irrobust.core.executor import OnResult, pending
-from irrobust.core.store import UnitStore
-from irrobust.core.task import Task, Unit
+from irrobust.core.store import UnitStore, pending
+from irrobust.core.task import OnResult, Task, Unit
 from irrobust.errors import ConfigError, IrrobustError
 
 #: the tasks this worker process has deserialised, by the token of the ``map`` call that shipped them

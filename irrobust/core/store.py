@@ -26,9 +26,11 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
+from irrobust.core.task import Unit
 from irrobust.errors import DataError
 from irrobust.util.io import atomic_write_bytes
 
@@ -107,3 +109,29 @@ class UnitStore:
 
 
 __all__ = ["UnitStore", "encode_record"]
+
+
+def pending(units: Sequence[Unit], store: UnitStore) -> tuple[dict[str, Any], list[Unit]]:
+    """Split ``units`` into the results ``store`` holds (by key) and the units still to run (each key once).
+
+    Example:
+        >>> import tempfile
+        >>> from irrobust.core.task import unit_key
+        >>> s = UnitStore(tempfile.mkdtemp()); k = unit_key(1); _ = s.put(k, 5)
+        >>> done, todo = pending([Unit(k, 1), Unit(unit_key(2), 2), Unit(unit_key(2), 2)], s)
+        >>> done[k], len(todo)
+        (5, 1)
+    """
+    done: dict[str, Any] = {}
+    todo: list[Unit] = []
+    seen: set[str] = set()
+    for unit in units:
+        if unit.key in seen:
+            continue
+        seen.add(unit.key)
+        res = store.get(unit.key)
+        if res is None:
+            todo.append(unit)
+        else:
+            done[unit.key] = res
+    return done, todo

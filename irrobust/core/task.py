@@ -131,3 +131,7 @@ class WorkerState(Generic[T]):
 
 
 __all__ = ["Task", "Unit", "WorkerState", "unit_key"]
+
+
+#: called by the driver after each unit computed in a call (not for results loaded from the store)
+OnResult = Callable[[Unit, Any], None]

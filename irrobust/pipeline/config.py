@@ -45,7 +45,7 @@ import re
 from pathlib import Path
 from typing import Annotated, Any, Literal
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, Field, PrivateAttr, ValidationError, field_validator, model_validator
 
 from irrobust.errors import ConfigError
 from irrobust.evaluate.measures import parse_measure
@@ -55,8 +55,8 @@ from irrobust.pipeline.certify_config import CertifyTask, check_certify
 from irrobust.pipeline.registry import MAX_K, MAX_SEED
 from irrobust.util.names import slug
 from irrobust.util.safe_yaml import load_yaml_file
+from irrobust.util.schema import NAME_PATTERN, Strict
 
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+>%@=-]*$"
 #: most systems in one pipeline
 MAX_SYSTEMS = 64
 #: most stages in one system
@@ -98,12 +98,6 @@ def canonical_measure(name: str) -> str:
         raise ValueError(exc.message) from None
 
 
-class Strict(BaseModel):
-    """Base of config models: unknown keys are errors, numbers must be finite."""
-
-    model_config = ConfigDict(extra="forbid", allow_inf_nan=False)
-
-
 def file_key(name: str) -> str:
     """The key two names must not share: the stem of the run file built from the name (:func:`slug`, then the
     part ``Path.with_suffix`` keeps), case-folded for case-insensitive file systems.
@@ -123,6 +117,20 @@ class StageSpec(Strict):
     ranker: str = Field(max_length=100, description="registered ranker name (see `irrobust components`)")
     params: dict[str, Any] = Field(default_factory=dict, description="the ranker's parameters")
     cutoff: int | None = Field(None, ge=1, le=MAX_K, description="keep the top `cutoff` results after this stage (`%`)")
+    _resolved: Any = PrivateAttr(None)
+
+    @property
+    def resolved(self) -> Any:
+        """The parameters as the ranker's registered params model (defaults filled), set once by validation.
+
+        Example:
+            >>> StageSpec(ranker="bm25").resolved  # doctest: +IGNORE_EXCEPTION_DETAIL
+            Traceback (most recent call last):
+            irrobust.errors.ConfigError: stage 'bm25' was not validated ...
+        """
+        if self._resolved is None:
+            raise ConfigError(f"stage {self.ranker!r} was not validated (use load_pipeline / parse_pipeline)")
+        return self._resolved
 
 
 class FuseSpec(Strict):
@@ -191,6 +199,20 @@ class ShiftItem(Strict):
     shift: str = Field(max_length=100)
     params: dict[str, Any] = Field(default_factory=dict)
     label: str | None = Field(None, pattern=NAME_PATTERN, max_length=60)
+    _built: Any = PrivateAttr(None)
+
+    @property
+    def stage(self) -> Any:
+        """The shift stage, built once by validation (seed and label filled in).
+
+        Example:
+            >>> ShiftItem(shift="typos").stage  # doctest: +IGNORE_EXCEPTION_DETAIL
+            Traceback (most recent call last):
+            irrobust.errors.ConfigError: shift 'typos' was not validated ...
+        """
+        if self._built is None:
+            raise ConfigError(f"shift {self.shift!r} was not validated (use load_pipeline / parse_pipeline)")
+        return self._built
 
 
 class ShiftsTask(Strict):
@@ -337,8 +359,8 @@ def _check_tasks(cfg: RetrievalPipeline, source: str) -> None:
     labels: dict[str, str] = {file_key("clean"): "clean"}
     for i, item in enumerate(cfg.tasks.shifts.items):
         where = f"{source}: tasks.shifts.items[{i}]"
-        make_shift(item.shift, where=f"{where}.params", **{"seed": cfg.seed, **item.params})
         label = item.label or item.shift
+        item._built = make_shift(item.shift, where=f"{where}.params", **{"seed": cfg.seed, **item.params, "name": label})
         other = labels.get(file_key(label))
         if other is not None:
             same = ("names the clean condition" if other == "clean" else "is used twice" if other == label
@@ -470,7 +492,6 @@ def format_validation_error(
 
 
 def _check_components(cfg: RetrievalPipeline, source: str) -> None:
-    from irrobust.pipeline import components  # noqa: F401  (registers built-in components)
     from irrobust.pipeline.registry import RANKERS
 
     # a model directory given relative to the pipeline file (irrobust.util.model_ref) is resolved against its folder
@@ -478,12 +499,7 @@ def _check_components(cfg: RetrievalPipeline, source: str) -> None:
     for i, system in enumerate(cfg.systems):
         for j, stage in enumerate(system.stages or []):
             where = f"{source}: systems[{i}].stages[{j}]"
-            entry = RANKERS.get(stage.ranker)
-            if entry is None:
-                close = difflib.get_close_matches(stage.ranker, list(RANKERS), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
-                raise ConfigError(f"unknown ranker {stage.ranker!r}{hint}; allowed: {', '.join(sorted(RANKERS))}",
-                                  where=f"{where}.ranker")  # fmt: skip
+            entry = RANKERS.get(stage.ranker, where=f"{where}.ranker")
             try:
                 params = entry.params.model_validate(stage.params, context={"pipeline_dir": pipeline_dir})
             except ValidationError as exc:
@@ -491,6 +507,7 @@ def _check_components(cfg: RetrievalPipeline, source: str) -> None:
                                               ("systems", i, "stages", j, "params")) from None  # fmt: skip
             if isinstance(stage.params.get("model"), str):  # absolute from here on, wherever the run starts
                 stage.params["model"] = params.model
+            stage._resolved = params  # the typed parameters the runner builds the stage from
 
 
 def _check_executor(cfg: RetrievalPipeline, source: str) -> None:

@@ -26,47 +26,19 @@ from typing import Any
 import pandas as pd
 
 from irrobust import paths
-from irrobust.core.transformer import RRF, Compose, Memo, RankCutoff, ScoreScale, ScoreSum, Transformer, add_ranks
+from irrobust.core.transformer import Transformer, add_ranks
 from irrobust.data.dataset import Dataset, dataset, train_split_of
 from irrobust.errors import IrrobustError
 from irrobust.evaluate.results import RunResults, SignificanceSettings, VarianceSettings, build_results
 from irrobust.evaluate.table import summarize
-from irrobust.pipeline.config import RetrievalPipeline, SystemSpec
+from irrobust.pipeline.config import RetrievalPipeline
 from irrobust.pipeline.experiment import Experiment
 from irrobust.pipeline.provenance import environment_info
-from irrobust.pipeline.registry import RANKERS, StageContext
+from irrobust.pipeline.registry import StageContext
 from irrobust.pipeline.rundir import STATE, RunDir, now
+from irrobust.pipeline.systems import LEARNED_FAMILIES, build_system, system_family
 from irrobust.util.io import atomic_write_json, atomic_write_text, sha256_json
 from irrobust.util.names import slug
-
-
-def build_system(spec: SystemSpec, ctx: StageContext, built: dict[str, Transformer]) -> Transformer:
-    """Build one system from its spec (stages composed with ``>>`` and ``%``, or a fusion of built systems).
-
-    Example:
-        >>> build_system(spec, ctx, {})  # doctest: +SKIP
-    """
-    from irrobust.pipeline import components  # noqa: F401  (registers built-in rankers)
-
-    if spec.fuse is not None:
-        parts = [built[name] for name in spec.fuse.systems]
-        if spec.fuse.method == "rrf":
-            system: Transformer = RRF(parts, k=spec.fuse.k)
-        else:
-            weights = spec.fuse.weights or [1.0] * len(parts)
-            system = ScoreScale(parts[0], weights[0])
-            for part, w in zip(parts[1:], weights[1:], strict=True):
-                system = ScoreSum(system, ScoreScale(part, w))
-    else:
-        stages: list[Transformer] = []
-        for stage in spec.stages or []:
-            entry = RANKERS[stage.ranker]
-            stages.append(entry.build(ctx, entry.params.model_validate(stage.params)))
-            if stage.cutoff:
-                stages.append(RankCutoff(stage.cutoff))
-        system = stages[0] if len(stages) == 1 else Compose(*stages)
-    system.name = spec.name
-    return Memo(system)
 
 
 def write_trec(path: Path, results: pd.DataFrame, tag: str) -> None:
@@ -146,23 +118,6 @@ def _dataset_info(ds: Dataset) -> dict[str, Any]:
 
 
 #: ranker families trained on a training split (the seen / unseen split of the report applies to them)
-LEARNED_FAMILIES = ("ltr", "cross-encoder", "interaction")
-
-
-def system_family(spec: SystemSpec) -> str:
-    """The ranker family of a system: its last stage's family, or ``fusion``.
-
-    Example:
-        >>> system_family(SystemSpec(name="b", stages=[{"ranker": "bm25"}]))
-        'lexical'
-    """
-    from irrobust.pipeline import components  # noqa: F401
-
-    if spec.fuse is not None:
-        return "fusion"
-    return RANKERS[(spec.stages or [])[-1].ranker].family
-
-
 class _Evaluator:
     """Runs systems on (dataset, queries, condition) with run-file checkpoints, collecting long-table rows."""
 
@@ -220,7 +175,6 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True, exe
     Example:
         >>> run_retrieval(cfg, rd)  # doctest: +SKIP
     """
-    from irrobust.shifts.registry import make_shift
 
     ev = _Evaluator(cfg, rd, progress)
     shift_stats: list[dict[str, Any]] = []
@@ -242,7 +196,7 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True, exe
             splits[ds_id] = seen_split(ds.qrels, dataset(train_split_of(ds_id)).qrels)
         for item in cfg.tasks.shifts.items if cfg.tasks.shifts else []:
             label = item.label or item.shift
-            shift = make_shift(item.shift, **{"seed": cfg.seed, **item.params, "name": label})
+            shift = item.stage
             variants = shift(queries)
             shift_stats.append({"dataset": ds_id, "condition": label, "shift": item.shift, "queries": len(variants),
                                 "changed": int(variants["changed"].sum()),

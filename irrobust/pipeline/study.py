@@ -429,7 +429,8 @@ def run_study(cfg: Any, ds: Dataset, systems: Mapping[str, Transformer], rd: Any
     from irrobust.core.transformer import Memo
     from irrobust.data.dataset import train_split_of
     from irrobust.evaluate.table import summarize
-    from irrobust.pipeline.runner import LEARNED_FAMILIES, _Evaluator, run_results, sample_queries
+    from irrobust.pipeline.runner import _Evaluator, run_results, sample_queries
+    from irrobust.pipeline.systems import LEARNED_FAMILIES
     from irrobust.report import write_reports
     from irrobust.util.io import atomic_write_json, atomic_write_text
     from irrobust.util.names import slug

@@ -30,7 +30,7 @@ def worker_system(config: dict[str, Any], ds_id: str, name: str) -> tuple[Any, A
     from irrobust.data.dataset import dataset
     from irrobust.pipeline.config import parse_pipeline
     from irrobust.pipeline.registry import StageContext
-    from irrobust.pipeline.runner import build_system
+    from irrobust.pipeline.systems import build_system
 
     key = sha256_json([config, ds_id])
     if key not in _BUILT:
