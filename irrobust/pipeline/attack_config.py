@@ -25,7 +25,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from irrobust.attacks.targets import DEFAULT_BUCKETS
 from irrobust.errors import ConfigError
-from irrobust.util.schema import Strict
+from irrobust.util.schema import Strict, validated
 
 NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+>%@=-]*$"
 
@@ -54,9 +54,7 @@ class AttackItem(Strict):
             Traceback (most recent call last):
             irrobust.errors.ConfigError: attack 'prada' was not validated ...
         """
-        if self._recipe is None:
-            raise ConfigError(f"attack {self.attack!r} was not validated (use load_pipeline / parse_pipeline)")
-        return self._recipe
+        return validated(self._recipe, f"attack {self.attack!r}")
 
 
 class AttackTargets(Strict):

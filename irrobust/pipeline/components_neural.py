@@ -33,6 +33,7 @@ from irrobust.pipeline.registry import (
     Transformer,
     register_ranker,
 )
+from irrobust.util.compute import Device
 
 
 def _model_reference(value: str, info: ValidationInfo) -> str:
@@ -65,19 +66,7 @@ def is_external(model: str | None) -> bool:
 class DeviceParams(Params):
     """``device``: where the stage's network runs."""
 
-    device: str = Field("auto", description="auto (CUDA when available), cpu, cuda or cuda:N")
-
-    @field_validator("device")
-    @classmethod
-    def _device(cls, v: str) -> str:
-        from irrobust.errors import ConfigError
-        from irrobust.util.compute import resolve_device
-
-        try:
-            resolve_device(v)  # an unknown spelling, or CUDA on a machine without it, fails at validation
-        except ConfigError as err:
-            raise ValueError(err.message) from None
-        return v
+    device: Device = Field("auto", description="auto (CUDA when available), cpu, cuda or cuda:N")
 
 
 class EncoderParams(DeviceParams):

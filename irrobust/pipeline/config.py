@@ -55,7 +55,7 @@ from irrobust.pipeline.certify_config import CertifyTask, check_certify
 from irrobust.pipeline.registry import MAX_K, MAX_SEED
 from irrobust.util.names import slug
 from irrobust.util.safe_yaml import load_yaml_file
-from irrobust.util.schema import NAME_PATTERN, Strict
+from irrobust.util.schema import NAME_PATTERN, Strict, validated
 
 #: most systems in one pipeline
 MAX_SYSTEMS = 64
@@ -128,9 +128,7 @@ class StageSpec(Strict):
             Traceback (most recent call last):
             irrobust.errors.ConfigError: stage 'bm25' was not validated ...
         """
-        if self._resolved is None:
-            raise ConfigError(f"stage {self.ranker!r} was not validated (use load_pipeline / parse_pipeline)")
-        return self._resolved
+        return validated(self._resolved, f"stage {self.ranker!r}")
 
 
 class FuseSpec(Strict):
@@ -210,9 +208,7 @@ class ShiftItem(Strict):
             Traceback (most recent call last):
             irrobust.errors.ConfigError: shift 'typos' was not validated ...
         """
-        if self._built is None:
-            raise ConfigError(f"shift {self.shift!r} was not validated (use load_pipeline / parse_pipeline)")
-        return self._built
+        return validated(self._built, f"shift {self.shift!r}")
 
 
 class ShiftsTask(Strict):

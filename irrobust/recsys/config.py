@@ -14,9 +14,10 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Literal
 
-from pydantic import Field, ValidationError, field_validator, model_validator
+from pydantic import Field, ValidationError, model_validator
 
 from irrobust.errors import ConfigError
+from irrobust.util.compute import Device
 from irrobust.util.schema import Strict
 
 __all__ = ["BACKBONE_TO_RECBOLE", "METHOD_LABELS", "REFERENCE_PRESET", "RecsysConfig", "parse_recsys_config"]
@@ -154,7 +155,7 @@ class RecsysConfig(Strict):
     valid_k: int = Field(20, ge=1, description="Model selection metric is valid Recall@valid_k (must be in topk).")
     eval_batch_size: int = Field(1024, ge=1, description="Users per batch in full-ranking evaluation.")
     threads: int | None = Field(None, ge=1, description="torch intra-op threads; None = leave torch's default.")
-    device: str = Field(
+    device: Device = Field(
         "auto",
         description="Where the models train: 'auto' (CUDA when available), 'cpu', 'cuda' or 'cuda:N'; not part of "
         "the results' identity on the CPU (checkpoints made on the CPU stay valid).",
@@ -181,17 +182,6 @@ class RecsysConfig(Strict):
         10.0, gt=0, description="tce_pairwise: the drop rate rises linearly from 0 to tce_max_drop over this many epochs."
     )
     rce_beta: float = Field(0.25, ge=0, description="R-CE exponent beta: weight = sigmoid(s_ui - s_uj)^beta.")
-
-    @field_validator("device")
-    @classmethod
-    def _device(cls, v: str) -> str:
-        from irrobust.util.compute import resolve_device
-
-        try:
-            resolve_device(v)  # an unknown spelling, or CUDA on a machine without it, fails at validation
-        except ConfigError as err:
-            raise ValueError(err.message) from None
-        return v
 
     @model_validator(mode="after")
     def _check(self) -> RecsysConfig:

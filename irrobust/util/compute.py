@@ -16,6 +16,9 @@ from __future__ import annotations
 
 import os
 import re
+from typing import Annotated
+
+from pydantic import AfterValidator
 
 from irrobust.errors import ConfigError, ModelError
 
@@ -88,3 +91,25 @@ def cuda_autocast_dtype(device: str):
     import torch
 
     return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+
+
+def check_device(spec: str) -> str:
+    """:func:`resolve_device` as a configuration check: an unknown spelling, or CUDA on a machine without it, is a
+    ``ValueError`` when the configuration is read (pydantic turns it into a located error); returns ``spec``.
+
+    Example:
+        >>> check_device("cpu")
+        'cpu'
+        >>> check_device("gpu")  # doctest: +IGNORE_EXCEPTION_DETAIL
+        Traceback (most recent call last):
+        ValueError: ...
+    """
+    try:
+        resolve_device(spec)
+    except ConfigError as err:
+        raise ValueError(err.message) from None
+    return spec
+
+
+#: a ``device`` setting of a configuration model: ``auto``, ``cpu``, ``cuda`` or ``cuda:N``, checked when read
+Device = Annotated[str, AfterValidator(check_device)]

@@ -105,9 +105,11 @@ class _Chooser:
         return self.draw(st.integers(lo, hi)) if self.draw else self.rng.randint(lo, hi)  # type: ignore[union-attr]
 
     def value(self) -> Any:
+        # a copy: a later mutation must not edit the shared HOSTILE_VALUES (the same draws would then build other
+        # documents, which hypothesis reports as a flaky strategy)
         if self.draw:
-            return self.draw(st.one_of(st.sampled_from(HOSTILE_VALUES), st.integers(), st.floats(),
-                                       st.text(max_size=20)))  # fmt: skip
+            return copy.deepcopy(self.draw(st.one_of(st.sampled_from(HOSTILE_VALUES), st.integers(), st.floats(),
+                                                     st.text(max_size=20))))  # fmt: skip
         rng = self.rng
         assert rng is not None
         kind = rng.randrange(4)
@@ -424,8 +426,10 @@ HOSTILE: dict[str, bytes] = {
     "model_dotdot": (
         _systems(["b"]) + "  - {name: k, stages: [{ranker: bm25}, {ranker: knrm, params: {model: ../../x}}]}\n"
     ).encode(),  # fmt: skip
+    # `org/name` is a hub id since models can be brought in (docs/rankers_neural.md); a deeper path is a directory,
+    # and a missing one is an error
     "model_slash": (
-        _systems(["b"]) + "  - {name: k, stages: [{ranker: bm25}, {ranker: cross_encoder, params: {model: a/b}}]}\n"
+        _systems(["b"]) + "  - {name: k, stages: [{ranker: bm25}, {ranker: cross_encoder, params: {model: a/b/c}}]}\n"
     ).encode(),  # fmt: skip
     "seed_negative": (_systems(["s"]) + "seed: -1\n").encode(),
     "seed_2_64": (_systems(["s"]) + "seed: 18446744073709551616\n").encode(),
