@@ -177,7 +177,7 @@ def test_failed_rerun_keeps_a_finished_run(tmp_path, cran_index, monkeypatch, ca
     state = json.loads((out / "run.json").read_text())
     assert state["status"] == "complete" and "simulated failure" in state["error"]
 
-    def change_then_fail(cfg, rd, progress=True):
+    def change_then_fail(cfg, rd, progress=True, **kwargs):  # the runner also passes the executor
         (rd.path / "results.csv").write_text("changed\n")
         _boom()
 
@@ -230,7 +230,7 @@ def test_second_run_into_a_busy_directory_is_refused(tmp_path, cran_index, capsy
     from irrobust.util.io import sha256_json
 
     pipe, out = _pipe(tmp_path), tmp_path / "run"
-    config_hash = sha256_json(load_pipeline(pipe).model_dump(mode="json"))
+    config_hash = sha256_json(load_pipeline(pipe).model_dump(mode="json", exclude={"executor"}))  # as the runner
     ctx = mp.get_context("fork")
     ready, release = ctx.Event(), ctx.Event()
     holder = ctx.Process(target=_hold_lock, args=(str(out), config_hash, ready, release))
