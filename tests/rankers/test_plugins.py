@@ -77,7 +77,6 @@ systems:
 """
 
 
-@pytest.mark.slow  # real models / a whole CLI run: ~30-120 s on one shared core
 def test_plugin_ranker_runs_in_a_yaml_pipeline(tmp_path, seed):
     """A ranker registered by an installed package's entry point reranks real SciFact queries in ``irrobust run``
     (the same stage is attacked and certified through the scoring protocol in test_function_ranker.py)."""
