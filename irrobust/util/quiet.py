@@ -127,11 +127,7 @@ def quiet_output(enabled: bool = True) -> Iterator[None]:
     finally:
         sys.stdout, sys.stderr = saved_streams
         logging.disable(logging.NOTSET)
-        for key, value in saved_env.items():
-            if value is None:
-                os.environ.pop(key, None)
-            else:
-                os.environ[key] = value
+        _restore_env(saved_env)
         for stream in saved_streams:
             with contextlib.suppress(Exception):
                 stream.flush()
@@ -165,11 +161,7 @@ def calm_output() -> Iterator[None]:
             yield
         finally:
             logging.disable(logging.NOTSET)
-            for key, value in saved_env.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
+            _restore_env(saved_env)
 
 
 @contextlib.contextmanager
@@ -189,3 +181,12 @@ def output_mode(quiet: bool = False, verbose: bool = False) -> Iterator[None]:
     else:
         with calm_output():
             yield
+
+
+def _restore_env(saved: dict[str, str | None]) -> None:
+    """Put back the environment variables a quiet block changed (``None``: the variable was unset)."""
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
