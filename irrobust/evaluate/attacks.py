@@ -5,8 +5,11 @@ Computed from the long results table (rows with ``task`` ``ranking-attack`` / ``
 the per-target rows of the attack task (``attacks.csv``). Task 4 adds a paired comparison
 (:func:`paired_attack_table`): the first listed word-substitution attack against each other one on the same target
 set, per system, over the queries both attacked (per-query success rate and boost; two-sided Wilcoxon signed-rank
-test, Holm-corrected per system, target set and measure). Scorecard: per task and dataset, the system with the
-lowest mean attack success rate over the task's attacks and target sets is the most robust.
+test, Holm-corrected per system, target set and measure). Both tasks add a paired comparison between systems
+(:func:`paired_system_table`): every attacked system against the reference system under the same attack and target
+set, over the queries both were attacked on (the query is the unit: targets are drawn from each system's own list,
+so only the queries pair). Scorecard: per task and dataset, the system with the lowest mean attack success rate over
+the task's attacks and target sets is the most robust.
 
 Example:
     >>> attack_results(pd.DataFrame(columns=["dataset", "system", "task", "condition", "qid", "measure", "value"]))
@@ -86,10 +89,53 @@ def paired_attack_table(rows: pd.DataFrame) -> pd.DataFrame:
     return pd.DataFrame(out, columns=cols)
 
 
+def paired_system_table(rows: pd.DataFrame, reference: str | None = None) -> pd.DataFrame:
+    """Paired comparison of systems under the same attack, over queries, per dataset and condition.
+
+    ``rows``: long-table rows of one attack task. Under each condition (``<attack>/<set>``), every system is compared
+    with ``reference`` (default: the first system of the table that was attacked; the pipeline passes its baseline)
+    on the queries both were attacked on, for per-query success rate and boost: means, mean difference
+    (system − reference), two-sided Wilcoxon signed-rank p-value and its Holm adjustment within (dataset,
+    condition, measure). A reference that was not attacked under a condition falls back to the first system that was.
+
+    Example:
+        >>> rows = [("d", s, "ranking-attack", "tfidf/easy", str(q), "success", v)
+        ...         for q in range(8) for s, v in (("bm25", 0.0), ("ce", 1.0))]
+        >>> t = paired_system_table(pd.DataFrame(rows, columns=["dataset", "system", "task", "condition", "qid",
+        ...                                                      "measure", "value"]), "bm25")
+        >>> t[["condition", "reference", "system", "measure", "diff"]].values.tolist()
+        [['tfidf/easy', 'bm25', 'ce', 'success', 1.0]]
+        >>> round(float(t.p.iloc[0]), 4)
+        0.0078
+    """
+    out = []
+    for (ds, cond), grp in rows.groupby(["dataset", "condition"], sort=False):
+        systems = list(dict.fromkeys(grp.system))
+        ref = reference if reference in systems else systems[0]
+        for m, _, _ in PAIRED_MEASURES:
+            wide = grp[grp.measure == m].pivot_table(index="qid", columns="system", values="value", aggfunc="mean")
+            found = []
+            for other in systems:
+                if other == ref or ref not in wide or other not in wide:
+                    continue
+                pair = wide[[ref, other]].dropna()
+                if pair.empty:
+                    continue
+                _, p = paired_test(pair[other].to_numpy(), pair[ref].to_numpy(), "wilcoxon")
+                found.append({"dataset": ds, "condition": cond, "reference": ref, "system": other, "measure": m,
+                              "mean_reference": float(pair[ref].mean()), "mean_system": float(pair[other].mean()),
+                              "diff": float((pair[other] - pair[ref]).mean()), "p": p, "queries": len(pair)})  # fmt: skip
+            for rec, adj in zip(found, holm([f["p"] for f in found]), strict=True):
+                out.append({**rec, "p_holm": adj})
+    cols = ["dataset", "condition", "reference", "system", "measure", "mean_reference", "mean_system", "diff", "p",
+            "p_holm", "queries"]  # fmt: skip
+    return pd.DataFrame(out, columns=cols)
+
+
 @dataclass
 class AttackTaskResult:
     """One attack task (4 or 5) on one dataset: per (system, condition, measure) means, query counts, the paired
-    comparison of attacks (task 4) and the scorecard entry.
+    comparison of attacks (task 4), the paired comparison of systems (``systems_paired``) and the scorecard entry.
 
     ``means`` is indexed by ``(system, condition, measure)``, ``queries`` by ``(system, condition)``; ``conditions``
     and ``systems`` keep the table's order.
@@ -113,13 +159,16 @@ class AttackTaskResult:
     paired: pd.DataFrame
     entry: ScorecardEntry
     targets: dict[str, int] = field(default_factory=dict)
+    systems_paired: pd.DataFrame = field(default_factory=pd.DataFrame)
 
 
-def attack_results(table: pd.DataFrame, details: pd.DataFrame | None = None) -> list[AttackTaskResult]:
+def attack_results(table: pd.DataFrame, details: pd.DataFrame | None = None,
+                   reference: str | None = None) -> list[AttackTaskResult]:  # fmt: skip
     """The statistics of tasks 4–5 per task and dataset (in task, then table order).
 
     ``details``: the per-target rows of the attack task (columns ``dataset, system, task, qid, docno, set``), used
-    for the number of attacked targets per system.
+    for the number of attacked targets per system; ``reference``: the system the others are paired with
+    (:func:`paired_system_table`; the run's baseline).
 
     Example:
         >>> rows = []
@@ -152,8 +201,10 @@ def attack_results(table: pd.DataFrame, details: pd.DataFrame | None = None) -> 
             out.append(AttackTaskResult(task, title, intro, str(ds), list(dict.fromkeys(grp.condition)),
                                         list(dict.fromkeys(grp.system)), means, nq,
                                         paired_attack_table(grp) if task == "ranking-attack" else
-                                        paired_attack_table(grp.iloc[:0]), entry, targets))  # fmt: skip
+                                        paired_attack_table(grp.iloc[:0]), entry, targets,
+                                        paired_system_table(grp, reference)))  # fmt: skip
     return out
 
 
-__all__ = ["AttackTaskResult", "LABELS", "PAIRED_MEASURES", "TASKS", "attack_results", "paired_attack_table"]
+__all__ = ["AttackTaskResult", "LABELS", "PAIRED_MEASURES", "TASKS", "attack_results", "paired_attack_table",
+           "paired_system_table"]

@@ -276,7 +276,7 @@ def build_results(name: str, description: str, table: pd.DataFrame, *, baseline:
         res.transfer = ConditionResult("domain-transfer", measure, cc, targets=list(transfer_targets))
         entries += _condition_entries(table, cc, "domain-transfer", "T3 domain transfer",
                                       f"smallest relative drop of {measure}") if len(cc) else []  # fmt: skip
-    res.attacks = attack_results(table, attack_details)
+    res.attacks = attack_results(table, attack_details, baseline)
     entries += [a.entry for a in res.attacks]
     res.certify = certify_results(table, certify_details)
     entries += [c.entry for c in res.certify if c.entry is not None]

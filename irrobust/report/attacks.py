@@ -43,8 +43,26 @@ def _paired_section(table: pd.DataFrame) -> str:
                               "queries"], lines))  # fmt: skip
 
 
-def attack_sections(results: list[AttackTaskResult], families: dict[str, str]) -> list[str]:
-    """One markdown section per attack task (4, then 5), one table per dataset.
+def _systems_section(table: pd.DataFrame, alpha: float) -> str:
+    if table.empty:
+        return ""
+    pct = {m: p for m, _, p in PAIRED_MEASURES}
+    names = {m: n for m, n, _ in PAIRED_MEASURES}
+    lines = [[r.condition, f"{r.system} vs {r.reference}", names[r.measure], _cell(r.mean_system, pct[r.measure]),
+              _cell(r.mean_reference, pct[r.measure]), f"{r['diff'] * (100 if pct[r.measure] else 1):+.2f}",
+              f"{r.p:.3g}", f"{r.p_holm:.3g}" + (" ★" if r.p_holm < alpha else ""), str(r.queries)]
+             for _, r in table.iterrows()]  # fmt: skip
+    return (f"Systems compared under the same attack, paired over the queries both were attacked on (each system's "
+            "targets come from its own list, so the query is the unit; per-query means over its targets; two-sided "
+            f"Wilcoxon signed-rank test, Holm-corrected per attack and measure, ★ = p (Holm) < α = {alpha:g}; diff = system − "
+            "reference, in points for SR: positive = easier to attack than the reference):\n\n"
+            + markdown_table(["attack/targets", "comparison", "measure", "system", "reference", "diff", "p",
+                              "p (Holm)", "queries"], lines))  # fmt: skip
+
+
+def attack_sections(results: list[AttackTaskResult], families: dict[str, str], alpha: float = 0.05) -> list[str]:
+    """One markdown section per attack task (4, then 5), one table per dataset; ``alpha`` marks significant
+    differences between systems.
 
     Example:
         >>> from irrobust.evaluate.attacks import attack_results
@@ -73,9 +91,9 @@ def attack_sections(results: list[AttackTaskResult], families: dict[str, str]) -
                     lines.append(cells)
             section.append(f"### {r.dataset}\n\n" + markdown_table(["attack/targets", "system", "family",
                                                                      *[c[1] for c in COLUMNS], "queries"], lines))  # fmt: skip
-            paired = _paired_section(r.paired)
-            if paired:
-                section.append(paired)
+            for extra in (_systems_section(r.systems_paired, alpha), _paired_section(r.paired)):
+                if extra:
+                    section.append(extra)
         parts.append("\n\n".join(section) + "\n")
     return parts
 

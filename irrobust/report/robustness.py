@@ -181,7 +181,7 @@ def render_markdown(results: RunResults, out_dir: Path | None) -> str:
                                          "relative drop"], rows))  # fmt: skip
             out.append("\n\n".join(parts) + "\n")
 
-    out.extend(attack_sections(r.attacks, families))
+    out.extend(attack_sections(r.attacks, families, r.significance.alpha))
     out.extend(certify_sections(r.certify, families))
     out.extend(scorecard_section(r))
     out.append("## All comparisons with the baseline\n\n" + pvalue_table(r.comparisons) + "\n")
