@@ -160,8 +160,8 @@ class CrossEncoderTrainer(Trainer):
     log_every, flush_each_epoch, clip_norm = 10, False, 1.0
 
     def __init__(self, config: CrossEncoderConfig, name: str = DEFAULT_NAME, progress: bool = False,
-                 device: str = "auto") -> None:  # fmt: skip
-        super().__init__(config, name, progress, device)
+                 device: str = "auto", precision: str = "auto") -> None:  # fmt: skip
+        super().__init__(config, name, progress, device, precision)
         self.batch_size = config.groups_per_batch
 
     def prepare(self, ds: Any) -> None:
@@ -265,19 +265,23 @@ def train_cross_encoder(
     progress: bool = True,
     directory: Path | None = None,
     device: str = "auto",
+    precision: str = "auto",
 ) -> Path:
     """Fine-tune the MiniLM cross-encoder on ``dataset``'s qrels with BM25 hard negatives; return the model dir.
 
     An existing valid model trained with the same dataset and config is reused unless ``force``.
     The directory (default ``indexes_dir()/<collection>/models/<name>``) is written atomically with a
     ``manifest.json`` (base model, tokenizer + vocab hash, dataset, negatives, seed, epochs, lr, loss
-    curve, training time, sha256 of every file). See :class:`CrossEncoderTrainer`.
+    curve, training time, sha256 of every file, the training device and precision). ``device``: ``auto`` (CUDA
+    when available), ``cpu``, ``cuda[:N]``; ``precision``: ``auto`` (bf16/fp16 autocast on CUDA, exact fp32 on the
+    CPU), ``fp32``, ``bf16`` or ``fp16`` (CUDA only). See :class:`CrossEncoderTrainer`.
 
     Example:
         >>> train_cross_encoder("beir/scifact/train", config=CrossEncoderConfig(max_queries=40))  # doctest: +SKIP
         PosixPath('.../indexes/beir/scifact/models/ce-minilm')
     """
-    return CrossEncoderTrainer(config or CrossEncoderConfig(), name, progress, device).train(dataset, directory, force)
+    trainer = CrossEncoderTrainer(config or CrossEncoderConfig(), name, progress, device, precision)
+    return trainer.train(dataset, directory, force)
 
 
 def fit_interpolation(model: Path, ds: Any, dev_queries: pd.DataFrame, depth: int, threads: int) -> dict[str, Any]:

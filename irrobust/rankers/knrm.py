@@ -201,10 +201,13 @@ class KNRMTrainer(Trainer):
 
     kind, label = KIND, "knrm"
     log_every, flush_each_epoch = 50, True
+    #: fp32 on every device: the exact-match kernel (sigma 1e-3) needs cosines resolved far below bf16's (2^-8) and
+    #: fp16's (2^-11) spacing near 1, and KNRM scores in fp32 (:class:`KNRMScorer`), so it trains as it scores
+    mixed_precision = False
 
     def __init__(self, config: KNRMConfig, name: str = DEFAULT_NAME, progress: bool = False,
-                 device: str = "auto") -> None:  # fmt: skip
-        super().__init__(config, name, progress, device)
+                 device: str = "auto", precision: str = "auto") -> None:  # fmt: skip
+        super().__init__(config, name, progress, device, precision)
         self.batch_size = config.batch_size
         self.triples: list[tuple[list[int], list[int], list[int]]] = []
 

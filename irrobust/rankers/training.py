@@ -368,7 +368,11 @@ class Trainer:
     gives (on the CPU); :meth:`train` keeps it beside the model directory and deletes it once the model is written.
 
     The step per batch: ``loss`` (hook) → zero the gradients → backward → clip to ``clip_norm`` (if set) →
-    optimiser step → schedule step (if any). The loss curve averages the losses of every ``log_every`` steps;
+    optimiser step → schedule step (if any). Precision (:func:`irrobust.util.compute.training_precision`): on the CPU
+    exact fp32, no autocast (weights bit-identical to before mixed precision existed); on CUDA ``precision="auto"``
+    runs the loss hook (the forward pass) under ``torch.autocast`` in bf16 where the GPU supports it, else in fp16 with
+    a ``GradScaler`` (the scale is unscaled before clipping; fp32 master weights either way). A network that needs
+    fp32 sets ``mixed_precision = False``. The precision used goes into the manifest (``training_precision``). The loss curve averages the losses of every ``log_every`` steps;
     the remainder is flushed at the end of every epoch (``flush_each_epoch``) or only at the end of training.
 
     Hooks: ``prepare(ds)`` (sets ``n_items``, the number of examples batches index into), ``network()``
@@ -404,15 +408,20 @@ class Trainer:
     flush_each_epoch: ClassVar[bool] = False
     #: gradient-norm clipping before each optimiser step (None: none)
     clip_norm: ClassVar[float | None] = None
+    #: may the forward pass run under CUDA autocast (False: fp32 everywhere)
+    mixed_precision: ClassVar[bool] = True
 
-    def __init__(self, config: Any, name: str = "", progress: bool = False, device: str = "auto") -> None:
-        from irrobust.util.compute import resolve_device
+    def __init__(self, config: Any, name: str = "", progress: bool = False, device: str = "auto",
+                 precision: str = "auto") -> None:  # fmt: skip
+        from irrobust.util.compute import resolve_device, training_precision
 
         self.cfg, self.name, self.progress = config, name, progress
         self.threads = config.threads or default_threads()
-        #: where the network trains (``auto``: CUDA when available; fp32 weights and gradients everywhere). Not part of
-        #: the training spec: a model's identity does not depend on the device (CPU weights are unchanged)
+        #: where the network trains (``auto``: CUDA when available). Not part of the training spec: a model's identity
+        #: does not depend on the device (CPU weights are unchanged)
         self.device = resolve_device(device, where="training.device")
+        #: ``fp32`` (always on the CPU), ``bf16`` or ``fp16`` (CUDA autocast; fp16 with a gradient scaler)
+        self.precision = training_precision(self.device, precision, mixed_ok=self.mixed_precision)
         self.n_items = 0
         self.curve: list[dict[str, float]] = []
         self.seconds = 0.0
@@ -469,17 +478,26 @@ class Trainer:
             model, opt, sched = self.network()
             model.to(self.device)  # parameters move in place: the optimiser keeps them (a no-op on the CPU)
             model.train()
+            # fp16 needs loss scaling (its exponent range underflows small gradients); bf16 and fp32 do not
+            scaler = torch.amp.GradScaler(self.device.split(":")[0]) if self.precision == "fp16" else None
             step, window, start, before = 0, [], 0, 0.0
             if checkpoint is not None:
-                step, window, start, before = self._resume(checkpoint, model, opt, sched)
+                step, window, start, before = self._resume(checkpoint, model, opt, sched, scaler)
             for epoch in range(start, self.cfg.epochs):
                 for batch in batches(self.n_items, self.batch_size, self.cfg.seed, epoch):
-                    loss = self.loss(model, batch)
+                    with self._autocast():
+                        loss = self.loss(model, batch)
                     opt.zero_grad(set_to_none=True)
-                    loss.backward()
+                    (loss if scaler is None else scaler.scale(loss)).backward()
+                    if scaler is not None:
+                        scaler.unscale_(opt)  # clip (and step) on the true gradients
                     if self.clip_norm is not None:
                         torch.nn.utils.clip_grad_norm_(model.parameters(), self.clip_norm)
-                    opt.step()
+                    if scaler is None:
+                        opt.step()
+                    else:
+                        scaler.step(opt)  # skipped when a gradient overflowed; the scale then shrinks
+                        scaler.update()
                     if sched is not None:
                         sched.step()
                     step += 1
@@ -491,7 +509,8 @@ class Trainer:
                     self._record(step, epoch, window)
                     window = []
                 if checkpoint is not None and epoch + 1 < self.cfg.epochs:
-                    self._save_state(checkpoint, epoch + 1, step, window, model, opt, sched, before + sw.elapsed)
+                    self._save_state(checkpoint, epoch + 1, step, window, model, opt, sched, before + sw.elapsed,
+                                     scaler)  # fmt: skip
                 self.on_epoch_end(epoch)
             model.eval()
             if self.device.startswith("cuda"):
@@ -499,14 +518,28 @@ class Trainer:
         self.seconds = before + sw.seconds
         return model
 
+    def _autocast(self) -> Any:
+        """The forward pass's precision context: CUDA autocast in bf16 / fp16, nothing for fp32 (the CPU)."""
+        import contextlib
+
+        if self.precision == "fp32":
+            return contextlib.nullcontext()
+        import torch
+
+        dtype = torch.bfloat16 if self.precision == "bf16" else torch.float16
+        return torch.autocast(self.device.split(":")[0], dtype=dtype)  # CUDA (training_precision: fp32 on the CPU)
+
     def _state_key(self) -> str:
-        """What a checkpoint must have been written for: the training spec, the examples and the dataset."""
+        """What a checkpoint must have been written for: the training spec, the examples and the dataset (and the
+        precision when mixed: an fp32 checkpoint keeps the key it had before mixed precision existed)."""
         spec = {"kind": self.kind, "spec": self.cfg.training_spec(), "n_items": self.n_items,
                 "dataset": getattr(self, "dataset_key", None)}  # fmt: skip
+        if self.precision != "fp32":
+            spec["precision"] = self.precision
         return json.dumps(spec, sort_keys=True, default=str)
 
     def _save_state(self, path: Path, epoch: int, step: int, window: list[float], model: Any, opt: Any, sched: Any,
-                    seconds: float) -> None:  # fmt: skip
+                    seconds: float, scaler: Any = None) -> None:  # fmt: skip
         import io
 
         import torch
@@ -516,11 +549,14 @@ class Trainer:
         state = {"key": self._state_key(), "epoch": epoch, "step": step, "window": list(window), "seconds": seconds,
                  "curve": list(self.curve), "model": model.state_dict(), "optimizer": opt.state_dict(),
                  "scheduler": None if sched is None else sched.state_dict(), "rng": torch.get_rng_state()}  # fmt: skip
+        if scaler is not None:
+            state["scaler"] = scaler.state_dict()
         buffer = io.BytesIO()
         torch.save(state, buffer)
         atomic_write_bytes(path, buffer.getvalue())
 
-    def _resume(self, path: Path, model: Any, opt: Any, sched: Any) -> tuple[int, list[float], int, float]:
+    def _resume(self, path: Path, model: Any, opt: Any, sched: Any,
+                scaler: Any = None) -> tuple[int, list[float], int, float]:  # fmt: skip
         """Restore the state saved by :meth:`_save_state` (``(step, window, next epoch, seconds)``), or start afresh."""
         import pickle
 
@@ -538,6 +574,8 @@ class Trainer:
         opt.load_state_dict(state["optimizer"])
         if sched is not None:
             sched.load_state_dict(state["scheduler"])
+        if scaler is not None and state.get("scaler"):
+            scaler.load_state_dict(state["scaler"])
         torch.set_rng_state(state["rng"])
         self.curve = list(state["curve"])
         if self.progress:
@@ -589,6 +627,8 @@ class Trainer:
                 "loss_curve": self.curve,
                 "training_seconds": round(self.seconds, 2),
                 "threads": self.threads,
+                "training_device": self.device,
+                "training_precision": self.precision,
                 "weights": "model.safetensors",
                 **extra,
             }

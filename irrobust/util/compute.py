@@ -3,7 +3,8 @@
 Every neural stage and trainer takes ``device``; ``"auto"`` is the first CUDA device when torch sees one, else
 the CPU. Asking for CUDA on a machine without it is a configuration error (exit code 2 from the CLI), not a
 traceback. On CUDA, ``precision="auto"`` scores under bf16 autocast (fp16 where the GPU has no bf16); on the
-CPU it stays exact fp32, so CPU results are unchanged.
+CPU it stays exact fp32, so CPU results are unchanged. Trainers likewise (:func:`training_precision`): bf16 autocast
+on GPUs with native bf16, fp16 autocast with a gradient scaler on older ones, fp32 on the CPU.
 
 Example:
     >>> resolve_device("cpu")
@@ -79,8 +80,23 @@ def resolve_device(spec: str | None = "auto", where: str = "device") -> str:
     return f"cuda:{index}"
 
 
+def cuda_supports_bf16(device: str) -> bool:
+    """True when the CUDA ``device`` computes in bf16 natively (compute capability 8.0 or later: Ampere, Hopper...);
+    torch's ``is_bf16_supported()`` also says yes where bf16 is only emulated (slowly), e.g. on a T4 or V100.
+
+    Example:
+        >>> cuda_supports_bf16("cuda:0")   # doctest: +SKIP
+        True
+    """
+    import torch
+
+    if getattr(torch.version, "hip", None):  # ROCm: torch knows which AMD GPUs have bf16
+        return bool(torch.cuda.is_bf16_supported())
+    return torch.cuda.get_device_capability(torch.device(device))[0] >= 8
+
+
 def cuda_autocast_dtype(device: str):
-    """The autocast dtype for mixed precision on a CUDA ``device``: bf16 where supported, else fp16.
+    """The autocast dtype for mixed precision on a CUDA ``device``: bf16 where native, else fp16.
 
     Example:
         >>> cuda_autocast_dtype("cpu") is None
@@ -90,7 +106,54 @@ def cuda_autocast_dtype(device: str):
         return None
     import torch
 
-    return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
+    return torch.bfloat16 if cuda_supports_bf16(device) else torch.float16
+
+
+#: the ``precision`` settings of a trainer: ``auto`` (mixed precision on CUDA, fp32 on the CPU) or one mode
+TRAINING_PRECISIONS = ("auto", "fp32", "bf16", "fp16")
+
+
+def training_precision(device: str, requested: str = "auto", bf16_supported: bool | None = None,
+                       mixed_ok: bool = True) -> str:  # fmt: skip
+    """The precision a network trains in on the resolved ``device``: ``"fp32"``, ``"bf16"`` or ``"fp16"``.
+
+    ``"auto"`` is mixed precision on CUDA (bf16 autocast where the GPU has native bf16, :func:`cuda_supports_bf16`,
+    else fp16 autocast with a gradient scaler) and exact fp32 on the CPU: no autocast there (bf16 is emulated, and slow, on CPUs without native
+    bf16, and CPU weights stay bit-identical to fp32 training). ``bf16_supported`` is what the GPU can do (``None``:
+    ask torch, only for a CUDA device); ``mixed_ok=False`` (a network that needs fp32, e.g. KNRM's exact-match kernel)
+    makes ``"auto"`` fp32 everywhere. A mixed mode on the CPU, bf16 on a GPU without it, or mixed precision for a
+    network that needs fp32 is a :class:`ConfigError`.
+
+    Example:
+        >>> training_precision("cpu")
+        'fp32'
+        >>> training_precision("cuda:0", bf16_supported=True), training_precision("cuda:0", bf16_supported=False)
+        ('bf16', 'fp16')
+        >>> training_precision("cuda:1", bf16_supported=True, mixed_ok=False)
+        'fp32'
+    """
+    if requested not in TRAINING_PRECISIONS:
+        raise ConfigError(f"unknown training precision {requested!r}; use one of {list(TRAINING_PRECISIONS)}",
+                          where="training.precision")  # fmt: skip
+    if requested == "fp32":
+        return "fp32"
+    cuda = device.startswith("cuda")
+    if requested == "auto" and (not cuda or not mixed_ok):
+        return "fp32"
+    if not cuda:
+        raise ConfigError(f"mixed-precision training ({requested}) runs on CUDA only; use precision auto or fp32 on "
+                          f"{device!r}", where="training.precision")  # fmt: skip
+    if not mixed_ok:
+        raise ConfigError(f"this network trains in fp32 only (precision {requested!r} asked for)",
+                          where="training.precision")  # fmt: skip
+    if bf16_supported is None:
+        bf16_supported = cuda_supports_bf16(device)
+    if requested == "auto":
+        return "bf16" if bf16_supported else "fp16"
+    if requested == "bf16" and not bf16_supported:
+        raise ConfigError(f"precision bf16 asked for, but {device} has no bf16 support (use fp16 or auto)",
+                          where="training.precision")  # fmt: skip
+    return requested
 
 
 def check_device(spec: str) -> str:

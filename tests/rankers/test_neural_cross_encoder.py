@@ -90,6 +90,11 @@ def test_manifest_records_training(tiny_model):
     assert m["seed"] == 3 and m["negatives"]["n_neg"] == 1 and m["loss_curve"]
     assert len(m["tokenizer"]["vocab_sha256"]) == 64 and m["training_seconds"] > 0
     assert set(m["files"]) >= {"model.safetensors", "config.json", "tokenizer.json"}
+    from irrobust.util.compute import resolve_device, training_precision
+
+    # where and in which precision it trained: fp32 on the CPU; bf16/fp16 autocast on CUDA (device auto)
+    assert m["training_device"] == resolve_device("auto")
+    assert m["training_precision"] == training_precision(m["training_device"])
 
 
 def test_reranker_uses_text_column_over_docstore(tiny_model, heldout_run, scifact_test):
