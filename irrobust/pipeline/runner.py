@@ -2,7 +2,9 @@
 
 Outputs (all inside the run directory):
 
-* ``runs/<dataset>/<system>.trec`` — TREC run files (also the per-system checkpoints),
+* ``runs/<dataset>/<system>.trec`` — TREC run files (with a ``.json`` naming the run's spec hash and compute
+  seconds); the runs themselves are units of a :class:`~irrobust.pipeline.experiment.SystemRuns` task, kept in the
+  one unit store ``checkpoints/runs/`` (a killed run resumes from it),
 * ``results.csv`` — the long per-query table ``dataset, system, task, condition, qid, measure, value``,
 * ``summary.json`` — rows ``{dataset, system, task, condition, measure, value}`` with means,
 * ``significance.csv`` — every comparison with the baseline (raw and corrected p-values),
@@ -20,25 +22,38 @@ from __future__ import annotations
 import hashlib
 import json
 import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Protocol
 
 import pandas as pd
 
 from irrobust import paths
-from irrobust.core.transformer import Transformer, add_ranks
+from irrobust.core.transformer import Transformer
 from irrobust.data.dataset import Dataset, dataset, train_split_of
-from irrobust.errors import IrrobustError
+from irrobust.errors import ConfigError, IrrobustError
 from irrobust.evaluate.results import RunResults, SignificanceSettings, VarianceSettings, build_results
 from irrobust.evaluate.table import summarize
 from irrobust.pipeline.config import RetrievalPipeline
-from irrobust.pipeline.experiment import Experiment
+from irrobust.pipeline.experiment import Condition, Experiment, SystemRuns, run_record
 from irrobust.pipeline.provenance import environment_info
 from irrobust.pipeline.registry import StageContext
 from irrobust.pipeline.rundir import STATE, RunDir, now
 from irrobust.pipeline.systems import LEARNED_FAMILIES, build_system, system_family
 from irrobust.util.io import atomic_write_json, atomic_write_text, sha256_json
 from irrobust.util.names import slug
+
+
+def trec_text(results: pd.DataFrame, tag: str) -> str:
+    """A run in TREC format (``qid Q0 docno rank score tag`` lines, the rows in their order).
+
+    Example:
+        >>> trec_text(pd.DataFrame({"qid": ["1"], "docno": ["d"], "rank": [1], "score": [2.5]}), "bm25")
+        '1 Q0 d 1 2.5 bm25\\n'
+    """
+    return "".join(f"{q} Q0 {d} {int(r)} {s!r} {tag}\n" for q, d, r, s in
+                   zip(results["qid"], results["docno"], results["rank"], results["score"].astype(float), strict=True))  # fmt: skip
 
 
 def write_trec(path: Path, results: pd.DataFrame, tag: str) -> None:
@@ -51,13 +66,11 @@ def write_trec(path: Path, results: pd.DataFrame, tag: str) -> None:
         >>> p.read_text()
         '1 Q0 d 1 2.5 bm25\\n'
     """
-    lines = [f"{q} Q0 {d} {int(r)} {s!r} {tag}\n" for q, d, r, s in
-             zip(results["qid"], results["docno"], results["rank"], results["score"].astype(float), strict=True)]  # fmt: skip
-    atomic_write_text(path, "".join(lines))
+    atomic_write_text(path, trec_text(results, tag))
 
 
 def read_trec(path: Path) -> pd.DataFrame:
-    """Read a TREC run file written by :func:`write_trec`.
+    """Read a TREC run file written by :func:`write_trec` (scores read back exactly).
 
     Example:
         >>> import tempfile
@@ -66,47 +79,19 @@ def read_trec(path: Path) -> pd.DataFrame:
         [['1', 'd', 2.5, 1]]
     """
     df = pd.read_csv(path, sep=" ", header=None, names=["qid", "q0", "docno", "rank", "score", "tag"],
-                     dtype={"qid": str, "docno": str}, keep_default_na=False)  # fmt: skip
+                     dtype={"qid": str, "docno": str}, keep_default_na=False,
+                     float_precision="round_trip")  # fmt: skip  (every score exactly as written)
     return df[["qid", "docno", "score", "rank"]]
 
 
-class RunCache:
-    """Per-system run files of one dataset, reused when the system's spec hash is unchanged.
-
-    Example:
-        >>> RunCache(RunDir(Path("/tmp/r"), "h"), "cranfield", {"bm25": "abc"}).specs
-        {'bm25': 'abc'}
-    """
-
-    def __init__(self, rd: RunDir, ds_id: str, specs: dict[str, str]) -> None:
-        self.rd, self.ds_id, self.specs = rd, ds_id, specs
-
-    def _base(self, name: str) -> Path:
-        return self.rd.file(f"runs/{slug(self.ds_id)}/{slug(name)}")
-
-    def load(self, name: str) -> tuple[pd.DataFrame, float | None] | None:
-        """The saved run of ``name`` and its compute seconds (``None`` in older checkpoints) if it was made by the
-        same spec, else ``None``."""
-        base = self._base(name)
-        meta, trec = base.with_suffix(".json"), base.with_suffix(".trec")
-        if meta.is_file() and trec.is_file():
-            info = json.loads(meta.read_text())
-            if info.get("spec") == self.specs[name]:
-                return add_ranks(read_trec(trec)), info.get("seconds")
-        return None
-
-    def save(self, name: str, results: pd.DataFrame, seconds: float) -> None:
-        """Write the run file, then its spec and compute time (so a run file without a spec is never trusted)."""
-        base = self._base(name)
-        write_trec(base.with_suffix(".trec"), results, slug(name))
-        atomic_write_json(base.with_suffix(".json"), {"system": name, "dataset": self.ds_id, "spec": self.specs[name],
-                                                      "seconds": seconds})  # fmt: skip
-
-
-def _queries_hash(queries: pd.DataFrame) -> str:
-    return hashlib.sha256(
-        pd.util.hash_pandas_object(queries[["qid", "query"]], index=False).to_numpy().tobytes()
-    ).hexdigest()
+def _write_if_changed(path: Path, text: str) -> None:
+    """Write ``text`` atomically unless ``path`` holds it already (a resumed run leaves its run files untouched)."""
+    try:
+        if path.read_text(encoding="utf-8") == text:
+            return
+    except OSError:
+        pass
+    atomic_write_text(path, text)
 
 
 def _dataset_info(ds: Dataset) -> dict[str, Any]:
@@ -117,18 +102,28 @@ def _dataset_info(ds: Dataset) -> dict[str, Any]:
             "source_check": getattr(ds, "source_check", None)}  # fmt: skip
 
 
-#: ranker families trained on a training split (the seen / unseen split of the report applies to them)
-class _Evaluator:
-    """Runs systems on (dataset, queries, condition) with run-file checkpoints, collecting long-table rows."""
+def _no_factory() -> Any:
+    raise ConfigError("these systems were given as Python objects and cannot be rebuilt in another process; run "
+                      "them with executor: local", where="executor")  # fmt: skip
 
-    def __init__(self, cfg: RetrievalPipeline, rd: RunDir, progress: bool) -> None:
+
+class _Evaluator:
+    """Runs systems on a dataset's conditions as one :class:`~irrobust.pipeline.experiment.SystemRuns` task (units
+    on the executor, results in the one unit store ``checkpoints/runs/``), writes the run files, collects the
+    long-table rows."""
+
+    def __init__(self, cfg: RetrievalPipeline, rd: RunDir, progress: bool, executor: Any = None) -> None:
+        from irrobust.core.executor import LocalExecutor
+
         self.cfg, self.rd, self.progress = cfg, rd, progress
+        self.executor = executor if executor is not None else LocalExecutor()
         self.tables: list[pd.DataFrame] = []
         self.comparisons: list[pd.DataFrame] = []
         self.timings: dict[str, float] = {}
         self.indexes: dict[str, Any] = {}
         self.datasets: dict[str, Any] = {}
         self.clean_done: set[str] = set()
+        self.clean_runs: dict[str, dict[str, pd.DataFrame]] = {}
 
     def build(self, ds: Dataset, train_dataset: str | None = None) -> dict[str, Transformer]:
         ctx = StageContext(ds, seed=self.cfg.seed, progress=self.progress, train_dataset=train_dataset)
@@ -143,97 +138,230 @@ class _Evaluator:
         )
         return built
 
-    def evaluate(self, ds: Dataset, built: dict[str, Transformer], queries: pd.DataFrame, task: str,
-                 condition: str) -> Experiment:  # fmt: skip
-        qhash = _queries_hash(queries)
-        specs = {
-            s.name: sha256_json({"config": s.model_dump(mode="json"), "stage": built[s.name].spec(), "dataset": ds.id,
-                                 "docs": ds.docs_checksum, "queries": qhash})
-            for s in self.cfg.systems
-        }  # fmt: skip
-        folder = ds.id if condition == "clean" else f"{ds.id}/{task}/{condition}"
-        cache = RunCache(self.rd, folder, specs)
+    def evaluate(self, ds: Dataset, built: dict[str, Transformer], conditions: list[Condition],
+                 factory: Callable[[], dict[str, Transformer]] | None = None) -> list[Experiment]:  # fmt: skip
+        """Run every system of ``built`` on every condition (missing units on the executor), then evaluate."""
+        from irrobust.core.executor import run_task
+        from irrobust.core.store import UnitStore
+        from irrobust.core.task import WorkerState
+
+        settings = {s.name: s.model_dump(mode="json") for s in self.cfg.systems}
+        names = list(built)
+        task = SystemRuns(WorkerState(factory or _no_factory, built), names, conditions,
+                          {n: settings[n] for n in names}, ds.id, ds.docs_checksum,
+                          {n: built[n].spec() for n in names})  # fmt: skip
+        store = UnitStore(self.rd.file("checkpoints/runs/.keep").parent)
+        self._adopt_run_files(task, store)
+
+        def report(unit: Any, rec: Any) -> None:
+            if self.progress:
+                print(f"[runs] {unit.label}: {rec['seconds']:.1f}s", flush=True)
+
+        out = run_task(task, store, self.executor, report)
         sig = self.cfg.significance
-        exp = Experiment(built, ds, self.cfg.measures, self.cfg.baseline, sig.test, sig.correction, sig.alpha,
-                         task=task, condition=condition, queries=queries[["qid", "query"]], progress=self.progress,
-                         load_run=cache.load, save_run=cache.save)  # fmt: skip
-        self.tables.append(exp.table)
-        if task == "effectiveness":
-            self.comparisons.append(exp.compare())
-            self.clean_done.add(ds.id)
-            self.datasets[ds.id] = _dataset_info(ds)
-        self.timings.update({f"{ds.id}/{task}/{condition}/{k}": v for k, v in exp.timings.items()})
-        return exp
+        exps = []
+        for ci, cond in enumerate(task.conditions):
+            folder = cond.folder(ds.id)
+            for name in names:  # run files: outputs for other tools (rewritten only when they changed)
+                base = self.rd.file(f"runs/{slug(folder)}/{slug(name)}")
+                _write_if_changed(base.with_suffix(".trec"), trec_text(out.raw[ci][name], slug(name)))
+                _write_if_changed(base.with_suffix(".json"), json.dumps(
+                    {"system": name, "dataset": folder, "spec": sha256_json(task.spec_of(ci, name)),
+                     "seconds": out.seconds[ci][name]}, indent=2, sort_keys=True) + "\n")  # fmt: skip
+            runs = {n: (out.runs[ci][n], out.seconds[ci][n]) for n in names}
+            exp = Experiment(built, ds, self.cfg.measures, self.cfg.baseline, sig.test, sig.correction, sig.alpha,
+                             task=cond.task, condition=cond.condition, queries=cond.queries, progress=False,
+                             runs=runs)  # fmt: skip
+            self.tables.append(exp.table)
+            if cond.task == "effectiveness":
+                self.comparisons.append(exp.compare())
+                self.clean_done.add(ds.id)
+                self.clean_runs[ds.id] = dict(exp.runs)
+                self.datasets[ds.id] = _dataset_info(ds)
+            self.timings.update({f"{ds.id}/{cond.task}/{cond.condition}/{k}": v for k, v in exp.timings.items()})
+            exps.append(exp)
+        return exps
+
+    def _adopt_run_files(self, task: SystemRuns, store: Any) -> None:
+        """Runs a run directory of an earlier version holds as run files (``.trec`` + a ``.json`` naming the same
+        spec and compute seconds) become unit records, so such a run resumes instead of recomputing them."""
+        for unit in task.units():
+            if unit.key in store:
+                continue
+            ci, name = unit.inputs["condition"], unit.inputs["system"]
+            base = self.rd.path / "runs" / slug(task.conditions[ci].folder(task.dataset_id)) / slug(name)
+            meta, trec = base.with_suffix(".json"), base.with_suffix(".trec")
+            try:
+                info = json.loads(meta.read_text(encoding="utf-8"))
+            except (OSError, ValueError):
+                continue
+            if not isinstance(info, dict) or info.get("spec") != sha256_json(task.spec_of(ci, name)) \
+                    or not isinstance(info.get("seconds"), int | float) or not trec.is_file():  # fmt: skip
+                continue
+            store.put(unit.key, run_record(read_trec(trec), info["seconds"]))
 
 
-def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True, executor: Any = None) -> dict[str, Any]:
-    """Evaluate every system on every dataset, run the robustness tasks, write tables and reports into ``rd``.
-
-    The units of the attack and certification tasks run on ``executor`` (:mod:`irrobust.core.executor`; default:
-    in this process); the outputs do not depend on it.
+@dataclass
+class TransferPlan:
+    """Task 3 on one (source, target) pair: the target (loaded, validated), how to get the transferred systems and
+    the in-domain reference on it (``None``: the target has none; the transferred systems are its only systems),
+    and the training dataset of the transferred systems (for rebuilding them in worker processes).
 
     Example:
-        >>> run_retrieval(cfg, rd)  # doctest: +SKIP
+        >>> TransferPlan("a", None, lambda d, ev: {}, None, "a").in_domain is None
+        True
     """
 
-    ev = _Evaluator(cfg, rd, progress)
+    source: str
+    target: Any
+    transferred: Callable[[Dataset, _Evaluator], dict[str, Transformer]]
+    in_domain: Callable[[Dataset, _Evaluator], dict[str, Transformer]] | None
+    train_dataset: str | None
+
+
+class SystemSource(Protocol):
+    """Where a run's systems come from: built from the pipeline file (:class:`ConfigSystems`) or given as built
+    objects (the Python API, :mod:`irrobust.pipeline.study`). The one loop (:func:`run_tasks`) runs either.
+
+    Example:
+        >>> isinstance(ConfigSystems.__init__, object)
+        True
+    """
+
+    families: dict[str, str]
+
+    def datasets(self) -> Iterator[Dataset]:
+        """The evaluation datasets, loaded and validated, in order."""
+        ...
+
+    def build(self, ds: Dataset, ev: _Evaluator) -> dict[str, Transformer]:
+        """The systems on ``ds`` (named, memoised), in the configuration's order."""
+        ...
+
+    def worker_factory(self, ds_id: str, train_dataset: str | None) -> Callable[[], dict[str, Transformer]] | None:
+        """A picklable builder of the same systems in another process, or ``None`` when there is none."""
+        ...
+
+    def transfers(self) -> Iterator[TransferPlan]:
+        """Task 3's (source, target) pairs, in order."""
+        ...
+
+
+def _worker_systems(config: dict[str, Any], ds_id: str, train_dataset: str | None) -> dict[str, Transformer]:
+    """Every system of the pipeline, built in a worker process (:mod:`irrobust.pipeline.workers`)."""
+    from irrobust.pipeline.workers import worker_system
+
+    return {s["name"]: worker_system(config, ds_id, s["name"], train_dataset)[2] for s in config["systems"]}
+
+
+class ConfigSystems:
+    """The systems of a pipeline file: built from their specs on each dataset (``irrobust run``).
+
+    Example:
+        >>> ConfigSystems.worker_factory.__name__
+        'worker_factory'
+    """
+
+    def __init__(self, cfg: RetrievalPipeline) -> None:
+        self.cfg = cfg
+        self.families = {s.name: system_family(s) for s in cfg.systems}
+        self.config = cfg.model_dump(mode="json", exclude={"executor"})
+
+    def datasets(self) -> Iterator[Dataset]:
+        for ds_id in self.cfg.datasets:
+            ds = dataset(ds_id)
+            ds.validate()
+            yield ds
+
+    def build(self, ds: Dataset, ev: _Evaluator) -> dict[str, Transformer]:
+        return ev.build(ds)
+
+    def worker_factory(self, ds_id: str, train_dataset: str | None) -> Callable[[], dict[str, Transformer]]:
+        import functools
+
+        return functools.partial(_worker_systems, self.config, ds_id, train_dataset)
+
+    def transfers(self) -> Iterator[TransferPlan]:
+        cfg = self.cfg
+        for source in cfg.datasets if cfg.tasks.transfer else []:
+            for target in cfg.tasks.transfer.targets:
+                if target == source:
+                    continue
+                tds = dataset(target)
+                tds.validate()
+                train = _train_of(source)
+                # no in-domain model can exist without a training split: the transferred systems are the target's
+                # only learned systems, compared with the untrained baseline (BM25) in the effectiveness table
+                in_domain = None if train_split_of(target) is None else (lambda d, ev: ev.build(d))
+                yield TransferPlan(source, tds, lambda d, ev, train=train: ev.build(d, train_dataset=train), in_domain,
+                                   train)  # fmt: skip
+
+
+def run_tasks(cfg: RetrievalPipeline, rd: RunDir, source: SystemSource, progress: bool = True,
+              executor: Any = None) -> tuple[RunResults, dict[str, Any], _Evaluator]:  # fmt: skip
+    """The one loop of a retrieval run (``irrobust run`` and ``ir.experiment``): per dataset the clean and shifted
+    runs, the attacks and the certificates; then domain transfer; then the tables, the results object and the
+    reports in ``rd``. Every task's units run on ``executor`` (default: in this process) through the one unit
+    store; the outputs do not depend on it.
+
+    Returns the results object, the run's details (for the manifest) and the evaluator (its clean runs).
+
+    Example:
+        >>> results, details, ev = run_tasks(cfg, rd, ConfigSystems(cfg))  # doctest: +SKIP
+    """
+    ev = _Evaluator(cfg, rd, progress, executor)
     shift_stats: list[dict[str, Any]] = []
     attack_outs: list[Any] = []  # AttackOutput per dataset (irrobust.pipeline.attack_task)
     certify_outs: list[Any] = []  # CertifyOutput per dataset (irrobust.pipeline.certify_task)
-    learned = any(system_family(s) in LEARNED_FAMILIES for s in cfg.systems)
+    learned = any(f in LEARNED_FAMILIES for f in source.families.values())
     splits: dict[str, Any] = {}  # seen / unseen relevant documents, for datasets with training qrels
-    for ds_id in cfg.datasets:
-        ds = dataset(ds_id)
-        ds.validate()
-        built = ev.build(ds)
+    for ds in source.datasets():
+        ds_id = ds.id
+        built = source.build(ds, ev)
         if cfg.max_queries is not None:  # a seeded sample of the queries, evaluated on their own qrels (quick runs)
             ds = sample_queries(ds, cfg.max_queries, cfg.seed)
         queries = ds.queries
-        ev.evaluate(ds, built, queries, "effectiveness", "clean")
+        conditions = [Condition("effectiveness", "clean", queries)]
         if learned and train_split_of(ds_id) is not None:
             from irrobust.data.overlap import seen_split
 
             splits[ds_id] = seen_split(ds.qrels, dataset(train_split_of(ds_id)).qrels)
         for item in cfg.tasks.shifts.items if cfg.tasks.shifts else []:
             label = item.label or item.shift
-            shift = item.stage
-            variants = shift(queries)
+            variants = item.stage(queries)
             shift_stats.append({"dataset": ds_id, "condition": label, "shift": item.shift, "queries": len(variants),
                                 "changed": int(variants["changed"].sum()),
                                 "fallbacks": int((variants["fallback"] != "").sum())})  # fmt: skip
             atomic_write_text(rd.file(f"queries/{slug(ds_id)}/{slug(label)}.tsv"),
                               variants.to_csv(sep="\t", index=False))  # fmt: skip
-            ev.evaluate(ds, built, variants, "query-shift", label)
+            conditions.append(Condition("query-shift", label, variants))
+        ev.evaluate(ds, built, conditions, source.worker_factory(ds_id, None))
         if cfg.tasks.attacks is not None:  # tasks 4-5 (irrobust.pipeline.attack_task)
             from irrobust.pipeline.attack_task import run_attack_task
 
-            attack_outs.append(run_attack_task(cfg, ds, built, rd, progress=progress, executor=executor))
+            attack_outs.append(run_attack_task(cfg, ds, built, rd, progress=progress, executor=ev.executor))
             ev.tables.append(attack_outs[-1].table)
             ev.timings.update(attack_outs[-1].timings)
         if cfg.tasks.certify is not None:  # CertDR certification (irrobust.pipeline.certify_task)
             from irrobust.pipeline.certify_task import run_certify_task
 
-            certify_outs.append(run_certify_task(cfg, ds, built, rd, progress=progress, executor=executor))
+            certify_outs.append(run_certify_task(cfg, ds, built, rd, progress=progress, executor=ev.executor))
             ev.tables.append(certify_outs[-1].table)
             ev.timings.update(certify_outs[-1].timings)
-    for source in cfg.datasets if cfg.tasks.transfer else []:
-        for target in cfg.tasks.transfer.targets:
-            if target == source:
-                continue
-            tds = dataset(target)
-            tds.validate()
-            if cfg.max_queries is not None:
-                tds = sample_queries(tds, cfg.max_queries, cfg.seed)
-            transferred = ev.build(tds, train_dataset=_train_of(source))
-            if train_split_of(target) is None:
-                # No in-domain model can exist: the transferred systems are the target's only learned systems,
-                # compared with the untrained baseline (BM25) in the effectiveness table.
-                if target not in ev.clean_done:
-                    ev.evaluate(tds, transferred, tds.queries, "effectiveness", "clean")
-                continue
-            if target not in ev.clean_done:  # the in-domain reference on the target
-                ev.evaluate(tds, ev.build(tds), tds.queries, "effectiveness", "clean")
-            ev.evaluate(tds, transferred, tds.queries, "domain-transfer", f"from {source}")
+    for plan in source.transfers():  # task 3
+        tds = plan.target
+        if cfg.max_queries is not None:
+            tds = sample_queries(tds, cfg.max_queries, cfg.seed)
+        transferred = plan.transferred(tds, ev)
+        moved = source.worker_factory(tds.id, plan.train_dataset)
+        if plan.in_domain is None:
+            if tds.id not in ev.clean_done:
+                ev.evaluate(tds, transferred, [Condition("effectiveness", "clean", tds.queries)], moved)
+            continue
+        if tds.id not in ev.clean_done:  # the in-domain reference on the target
+            ev.evaluate(tds, plan.in_domain(tds, ev), [Condition("effectiveness", "clean", tds.queries)],
+                        source.worker_factory(tds.id, None))  # fmt: skip
+        ev.evaluate(tds, transferred, [Condition("domain-transfer", f"from {plan.source}", tds.queries)], moved)
 
     table = pd.concat(ev.tables, ignore_index=True)
     comp = pd.concat([c for c in ev.comparisons if len(c)], ignore_index=True) if any(len(c) for c in ev.comparisons) \
@@ -249,15 +377,30 @@ def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True, exe
         from irrobust.pipeline.certify_task import write_certify_outputs
 
         write_certify_outputs(rd, certify_outs)
-    families = {s.name: system_family(s) for s in cfg.systems}
+    families = dict(source.families)
     results = run_results(cfg, table, comp, families, ev.timings, shift_stats, attack_outs, certify_outs, splits)
     if results.memorization is not None:  # learned rankers: relevance matching or remembered documents?
         atomic_write_text(rd.file("seen_unseen.csv"), results.memorization.rows.to_csv(index=False))
     from irrobust.report import write_reports
 
     write_reports(results, rd.path)
-    return {"datasets": ev.datasets, "indexes": ev.indexes, "timings": ev.timings, "families": families,
-            "shifts": shift_stats, "attacks_skipped": [s for o in attack_outs for s in o.skipped]}  # fmt: skip
+    details = {"datasets": ev.datasets, "indexes": ev.indexes, "timings": ev.timings, "families": families,
+               "shifts": shift_stats, "attacks_skipped": [s for o in attack_outs for s in o.skipped],
+               "certify_skipped": [s for o in certify_outs for s in o.skipped]}  # fmt: skip
+    return results, details, ev
+
+
+def run_retrieval(cfg: RetrievalPipeline, rd: RunDir, progress: bool = True, executor: Any = None) -> dict[str, Any]:
+    """Evaluate every system of a pipeline file on every dataset, run the robustness tasks, write tables and reports
+    into ``rd`` (:func:`run_tasks` with the systems built from their specs); the run's details for the manifest.
+
+    The units of every task run on ``executor`` (:mod:`irrobust.core.executor`; default: in this process); the
+    outputs do not depend on it.
+
+    Example:
+        >>> run_retrieval(cfg, rd)  # doctest: +SKIP
+    """
+    return run_tasks(cfg, rd, ConfigSystems(cfg), progress=progress, executor=executor)[1]
 
 
 def run_results(cfg: RetrievalPipeline, table: pd.DataFrame, comp: pd.DataFrame, families: dict[str, str],

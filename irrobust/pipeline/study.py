@@ -7,11 +7,9 @@ A pipeline file and this API build the same objects. :func:`study_config` turns 
 only difference is where the systems come from: already-built stages (``ir.BM25(index) % 100 >> ce``) instead of
 stage specs; each appears in the configuration as ``{name, stages: [{ranker: python, params: {spec: ...}}]}`` with
 the stage's :meth:`~irrobust.core.transformer.Transformer.spec` (so the run's configuration hash changes when a
-system does). :func:`run_study` then runs them with the runner's own pieces — the evaluator with its run-file
-checkpoints, the shift loop, :func:`~irrobust.pipeline.attack_task.run_attack_task`,
-:func:`~irrobust.pipeline.certify_task.run_certify_task`, :func:`~irrobust.pipeline.runner.run_results`
-(:func:`~irrobust.evaluate.results.build_results`) and :func:`~irrobust.report.write_reports` — into a run directory
-laid out like ``irrobust run``'s. ``tests/foundation/test_api.py`` checks that a pipeline file and this API give
+system does). :func:`run_study` then runs them through the runner's one loop,
+:func:`~irrobust.pipeline.runner.run_tasks` (the same code ``irrobust run`` runs; only the source of the systems
+differs, :class:`GivenSystems`), into a run directory laid out like ``irrobust run``'s. ``tests/foundation/test_api.py`` checks that a pipeline file and this API give
 identical results tables.
 
 The result is one :class:`Study`: ``.summary()`` (mean per system and measure), ``.compare()`` (each system against
@@ -19,7 +17,7 @@ the baseline), ``.most_robust()`` (the report's opening summary: per task, the m
 confidence interval and the sample sizes), ``.table`` (every per-query value), ``.to_markdown()``,
 ``.to_html(path)``, and rich displays in notebooks.
 
-The units of the attack and certification tasks run in this process (systems built in Python cannot be rebuilt on
+The units of every task run in this process (systems built in Python cannot be rebuilt on
 Ray workers; use a pipeline file with ``executor: ray`` for that).
 
 Example:
@@ -36,7 +34,7 @@ from __future__ import annotations
 
 import tempfile
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -415,25 +413,69 @@ class Study:
                 f"effectiveness{''.join(', ' + t for t in tasks)}; report in {self.path})")  # fmt: skip
 
 
+class GivenSystems:
+    """The systems of :func:`run_study`: built in Python, given as objects (the Python API's
+    :class:`~irrobust.pipeline.runner.SystemSource`; they cannot be rebuilt in another process).
+
+    Example:
+        >>> from irrobust.core.transformer import Identity
+        >>> GivenSystems(None, {"a": Identity()}, {"a": "custom"}).families
+        {'a': 'custom'}
+    """
+
+    def __init__(self, ds: Dataset, built: Mapping[str, Transformer], families: Mapping[str, str],
+                 transfer: Sequence[Transfer] = ()) -> None:  # fmt: skip
+        self.ds, self.built, self.families, self.transfer = ds, dict(built), dict(families), list(transfer)
+
+    def datasets(self) -> Iterator[Dataset]:
+        yield self.ds
+
+    def build(self, ds: Dataset, ev: Any) -> dict[str, Transformer]:
+        return self.built
+
+    def worker_factory(self, ds_id: str, train_dataset: str | None) -> None:
+        return None
+
+    def transfers(self) -> Iterator[Any]:
+        from irrobust.data.dataset import dataset as load
+        from irrobust.pipeline.runner import TransferPlan
+
+        for t in self.transfer:
+            tds = load(t.target) if isinstance(t.target, str) else t.target
+            if tds.id == self.ds.id:  # as in a pipeline file: a dataset is not its own transfer target
+                continue
+            moved = _memoised(t.transferred)
+            ref = _memoised(t.in_domain) if t.in_domain is not None else None
+            yield TransferPlan(self.ds.id, tds, lambda d, ev, moved=moved: moved,
+                               (lambda d, ev, ref=ref: ref) if ref is not None else None, None)  # fmt: skip
+
+
+def _memoised(systems: Mapping[str, Transformer]) -> dict[str, Transformer]:
+    """Named, memoised systems (as :func:`~irrobust.pipeline.systems.build_system` makes them)."""
+    from irrobust.core.transformer import Memo
+
+    out = {n: (s if isinstance(s, Memo) else Memo(s)) for n, s in systems.items()}
+    for n, s in out.items():
+        s.name = n
+    return out
+
+
 def run_study(cfg: Any, ds: Dataset, systems: Mapping[str, Transformer], rd: Any, *,
               families: Mapping[str, str] | None = None, transfer: Sequence[Transfer] = (),
               progress: bool = True) -> tuple[Any, dict[str, pd.DataFrame], dict[str, Any]]:  # fmt: skip
     """Run a validated configuration on built ``systems`` into the run directory ``rd``, as ``irrobust run`` does
-    for one dataset: clean evaluation, tasks 1–5 and certification, the results tables and the reports.
+    for one dataset: the runner's one loop (:func:`~irrobust.pipeline.runner.run_tasks`) with the systems given
+    (:class:`GivenSystems`): clean evaluation, tasks 1–5 and certification, the results tables and the reports. Every
+    task's units run in this process.
 
     Returns the results object, the clean runs and the run's details (timings, families, shift statistics).
 
     Example:
         >>> results, runs, details = run_study(cfg, ds, {"bm25": bm25}, rd)  # doctest: +SKIP
     """
+    from irrobust.core.executor import LocalExecutor
     from irrobust.core.transformer import Memo
-    from irrobust.data.dataset import train_split_of
-    from irrobust.evaluate.table import summarize
-    from irrobust.pipeline.runner import _Evaluator, run_results, sample_queries
-    from irrobust.pipeline.systems import LEARNED_FAMILIES
-    from irrobust.report import write_reports
-    from irrobust.util.io import atomic_write_json, atomic_write_text
-    from irrobust.util.names import slug
+    from irrobust.pipeline.runner import run_tasks
 
     built: dict[str, Transformer] = {}
     for spec in cfg.systems:  # as build_system does: named, memoised (the tasks reuse the clean runs)
@@ -441,74 +483,9 @@ def run_study(cfg: Any, ds: Dataset, systems: Mapping[str, Transformer], rd: Any
         system.name = spec.name
         built[spec.name] = system if isinstance(system, Memo) else Memo(system)
     fams = {n: (families or {}).get(n) or family_of(s) for n, s in systems.items()}
-    ev = _Evaluator(cfg, rd, progress)
-    ds_id = ds.id
-    if cfg.max_queries is not None:
-        ds = sample_queries(ds, cfg.max_queries, cfg.seed)
-    queries = ds.queries
-    clean = ev.evaluate(ds, built, queries, "effectiveness", "clean")
-    splits: dict[str, Any] = {}
-    if any(f in LEARNED_FAMILIES for f in fams.values()) and train_split_of(ds_id) is not None:
-        from irrobust.data.dataset import dataset
-        from irrobust.data.overlap import seen_split
-
-        splits[ds_id] = seen_split(ds.qrels, dataset(train_split_of(ds_id)).qrels)
-    shift_stats: list[dict[str, Any]] = []
-    for item in cfg.tasks.shifts.items if cfg.tasks.shifts else []:
-        label = item.label or item.shift
-        variants = item.stage(queries)
-        shift_stats.append({"dataset": ds_id, "condition": label, "shift": item.shift, "queries": len(variants),
-                            "changed": int(variants["changed"].sum()),
-                            "fallbacks": int((variants["fallback"] != "").sum())})  # fmt: skip
-        atomic_write_text(rd.file(f"queries/{slug(ds_id)}/{slug(label)}.tsv"), variants.to_csv(sep="\t", index=False))
-        ev.evaluate(ds, built, variants, "query-shift", label)
-    attack_outs: list[Any] = []
-    certify_outs: list[Any] = []
-    if cfg.tasks.attacks is not None:
-        from irrobust.pipeline.attack_task import run_attack_task, write_attack_outputs
-
-        attack_outs.append(run_attack_task(cfg, ds, built, rd, progress=progress))
-        ev.tables.append(attack_outs[-1].table)
-        ev.timings.update(attack_outs[-1].timings)
-        write_attack_outputs(rd, attack_outs)
-    if cfg.tasks.certify is not None:
-        from irrobust.pipeline.certify_task import run_certify_task, write_certify_outputs
-
-        certify_outs.append(run_certify_task(cfg, ds, built, rd, progress=progress))
-        ev.tables.append(certify_outs[-1].table)
-        ev.timings.update(certify_outs[-1].timings)
-        write_certify_outputs(rd, certify_outs)
-    for t in transfer:  # task 3 (the runner's transfer loop, with the target systems given)
-        from irrobust.data.dataset import dataset as load
-
-        tds = load(t.target) if isinstance(t.target, str) else t.target
-        if cfg.max_queries is not None:
-            tds = sample_queries(tds, cfg.max_queries, cfg.seed)
-        named = {n: (s if isinstance(s, Memo) else Memo(s)) for n, s in t.transferred.items()}
-        for n, s in named.items():
-            s.name = n
-        if t.in_domain is None:
-            ev.evaluate(tds, named, tds.queries, "effectiveness", "clean")
-            continue
-        ref = {n: (s if isinstance(s, Memo) else Memo(s)) for n, s in t.in_domain.items()}
-        for n, s in ref.items():
-            s.name = n
-        ev.evaluate(tds, ref, tds.queries, "effectiveness", "clean")
-        ev.evaluate(tds, named, tds.queries, "domain-transfer", f"from {ds_id}")
-    table = pd.concat(ev.tables, ignore_index=True)
-    comp = pd.concat([c for c in ev.comparisons if len(c)], ignore_index=True) if any(len(c) for c in ev.comparisons) \
-        else pd.DataFrame()  # fmt: skip
-    atomic_write_text(rd.file("results.csv"), table.to_csv(index=False))
-    atomic_write_json(rd.file("summary.json"), summarize(table).to_dict(orient="records"))
-    atomic_write_text(rd.file("significance.csv"), comp.to_csv(index=False))
-    results = run_results(cfg, table, comp, fams, ev.timings, shift_stats, attack_outs, certify_outs, splits)
-    if results.memorization is not None:
-        atomic_write_text(rd.file("seen_unseen.csv"), results.memorization.rows.to_csv(index=False))
-    write_reports(results, rd.path)
-    details = {"timings": ev.timings, "families": fams, "shifts": shift_stats,
-               "attacks_skipped": [s for o in attack_outs for s in o.skipped],
-               "certify_skipped": [s for o in certify_outs for s in o.skipped]}  # fmt: skip
-    return results, dict(clean.runs), details
+    source = GivenSystems(ds, built, fams, transfer)
+    results, details, ev = run_tasks(cfg, rd, source, progress=progress, executor=LocalExecutor())
+    return results, dict(ev.clean_runs.get(ds.id, {})), details
 
 
 def study(systems: Mapping[str, Transformer] | Sequence[Transformer], data: Dataset | str,

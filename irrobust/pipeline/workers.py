@@ -19,8 +19,10 @@ from irrobust.util.io import sha256_json
 _BUILT: dict[str, tuple[Any, Any, Any, dict[str, Any]]] = {}
 
 
-def worker_system(config: dict[str, Any], ds_id: str, name: str) -> tuple[Any, Any, Any]:
-    """The validated pipeline, the dataset and the built system ``name``, built once per process.
+def worker_system(config: dict[str, Any], ds_id: str, name: str,
+                  train_dataset: str | None = None) -> tuple[Any, Any, Any]:  # fmt: skip
+    """The validated pipeline, the dataset and the built system ``name``, built once per process (``train_dataset``:
+    the training data of domain transfer, as :class:`~irrobust.pipeline.registry.StageContext` takes it).
 
     Example:
         >>> worker_system({"name": "x"}, "cranfield", "bm25")   # doctest: +IGNORE_EXCEPTION_DETAIL
@@ -32,12 +34,12 @@ def worker_system(config: dict[str, Any], ds_id: str, name: str) -> tuple[Any, A
     from irrobust.pipeline.registry import StageContext
     from irrobust.pipeline.systems import build_system
 
-    key = sha256_json([config, ds_id])
+    key = sha256_json([config, ds_id] + ([train_dataset] if train_dataset is not None else []))
     if key not in _BUILT:
         cfg = parse_pipeline(config, source="<worker>")
         ds = dataset(ds_id)
         _BUILT.clear()
-        _BUILT[key] = (cfg, ds, StageContext(ds, seed=cfg.seed, progress=False), {})
+        _BUILT[key] = (cfg, ds, StageContext(ds, seed=cfg.seed, progress=False, train_dataset=train_dataset), {})
     cfg, ds, ctx, built = _BUILT[key]
     for spec in cfg.systems:
         if spec.name not in built:
