@@ -16,7 +16,11 @@ Any other SentenceTransformer (a local directory or a hub id, see :mod:`irrobust
 :class:`DenseEncoder` with optional query / document prompts and normalisation; its embeddings live in
 ``indexes_dir()/<collection>/dense-<fingerprint>/``, the fingerprint hashing the model's files (its weights for a
 hub id) and the settings that change the vectors (prompts, normalisation, ``max_seq_length``) — never the device.
-Encoding runs on ``device`` (``auto``: CUDA when available, under bf16/fp16 autocast; exact fp32 on the CPU).
+Encoding runs on ``device`` (``auto``: CUDA when available, under bf16/fp16 autocast; exact fp32 on the CPU). On CUDA
+texts are sorted by token length and batched by a token budget (:func:`irrobust.util.batching.plan_batches`, as the
+cross-encoder and KNRM); on the CPU sentence-transformers' own length-sorted batches stay the default, so CPU
+embeddings are bit-identical to those of earlier versions (a different batching moves them by ~1e-7), and a
+``token_budget`` given explicitly batches by tokens there too.
 
 Example:
     >>> idx = dense_index("beir/scifact")                                  # doctest: +SKIP
@@ -39,6 +43,7 @@ import numpy as np
 from irrobust import paths
 from irrobust.errors import ConfigError, ModelError
 from irrobust.index.models import MINILM_NAME, check_model_dir, minilm_path, resolve_dataset, write_model_dir
+from irrobust.util.batching import plan_batches
 from irrobust.util.compute import cuda_autocast_dtype, resolve_device
 from irrobust.util.io import build_lock, sha256_file, sha256_json
 from irrobust.util.model_ref import ModelRef, directory_fingerprint, module_fingerprint, parse_model_ref
@@ -48,6 +53,8 @@ KIND = "dense-minilm"
 KIND_ENCODER = "dense-encoder"
 MODEL_NAME = MINILM_NAME
 CHUNK = 1024
+#: CUDA defaults of :class:`DenseEncoder`: (padded) tokens and texts per forward pass
+DENSE_CUDA_TOKEN_BUDGET, DENSE_CUDA_MAX_BATCH = 131_072, 1024
 
 
 @functools.lru_cache(maxsize=1)
@@ -105,6 +112,11 @@ class DenseEncoder:
             product model).
         max_seq_length: truncate inputs at this many tokens (default: the model's own setting).
         device: ``auto`` (CUDA when available, with bf16/fp16 autocast), ``cpu``, ``cuda`` or ``cuda:N``.
+        token_budget: batch texts sorted by token length with at most this many padded tokens per forward pass
+            (default: ``DENSE_CUDA_TOKEN_BUDGET`` on CUDA; on the CPU ``None``, sentence-transformers' own batches of
+            ``batch_size``, bit-identical to earlier versions). Embeddings come back in input order either way.
+        max_batch: at most this many texts per forward pass on the token-budget path (default: ``DENSE_CUDA_MAX_BATCH``
+            on CUDA, the call's ``batch_size`` on the CPU).
 
     The :meth:`fingerprint` keys the dense index: the model's files (weights for a hub id) plus the settings that
     change the vectors; the device is not part of it.
@@ -118,7 +130,8 @@ class DenseEncoder:
     """
 
     def __init__(self, model: str | Path | ModelRef | None = None, query_prompt: str = "", document_prompt: str = "",
-                 normalize: bool = True, max_seq_length: int | None = None, device: str = "auto") -> None:  # fmt: skip
+                 normalize: bool = True, max_seq_length: int | None = None, device: str = "auto",
+                 token_budget: int | None = None, max_batch: int | None = None) -> None:  # fmt: skip
         if model is None or isinstance(model, ModelRef):
             self.ref = model
         else:
@@ -132,6 +145,17 @@ class DenseEncoder:
         self.normalize = bool(normalize)
         self.max_seq_length = None if max_seq_length is None else int(max_seq_length)
         self.device = resolve_device(device, where="dense.device")
+        cuda = self.device.startswith("cuda")
+        if token_budget is None and cuda:
+            token_budget = DENSE_CUDA_TOKEN_BUDGET
+        if max_batch is None and cuda:
+            max_batch = DENSE_CUDA_MAX_BATCH
+        for key, value in (("token_budget", token_budget), ("max_batch", max_batch)):
+            if value is not None and int(value) < 1:
+                raise ConfigError(f"{key} must be positive, got {value}", where=f"dense.{key}")
+        #: padded tokens per forward pass (None: sentence-transformers' batches of ``batch_size``, the CPU default)
+        self.token_budget = None if token_budget is None else int(token_budget)
+        self.max_batch = None if max_batch is None else int(max_batch)
 
     @property
     def builtin(self) -> bool:
@@ -201,10 +225,35 @@ class DenseEncoder:
         if not texts:
             return np.zeros((0, self.dim), dtype=np.float32)
         kwargs = {"prompt": prompt} if prompt else {}  # the default MiniLM call stays exactly as it was
+        model = self.model
+        lengths = None if self.token_budget is None else self.token_lengths(texts, prompt)
         with _autocast(self.device):
-            emb = self.model.encode(texts, batch_size=batch_size, normalize_embeddings=self.normalize,
-                                    convert_to_numpy=True, show_progress_bar=False, **kwargs)  # fmt: skip
+            if lengths is None:  # sentence-transformers sorts by length and cuts batches of batch_size
+                emb = model.encode(texts, batch_size=batch_size, normalize_embeddings=self.normalize,
+                                   convert_to_numpy=True, show_progress_bar=False, **kwargs)  # fmt: skip
+            else:  # one encode call per token-budget batch (its texts padded together), written back in input order
+                emb = np.empty((len(texts), self.dim), dtype=np.float32)
+                for batch in plan_batches(lengths, self.token_budget, self.max_batch or batch_size):
+                    emb[batch] = model.encode([texts[i] for i in batch], batch_size=len(batch),
+                                              normalize_embeddings=self.normalize, convert_to_numpy=True,
+                                              show_progress_bar=False, **kwargs)  # fmt: skip
         return np.ascontiguousarray(emb, dtype=np.float32)
+
+    def token_lengths(self, texts: list[str], prompt: str = "") -> np.ndarray | None:
+        """Tokens per text as the model reads it (prompt included, truncated at ``max_seq_length``), or ``None`` for a
+        model without a tokenizer (it then keeps sentence-transformers' batching).
+
+        Example:
+            >>> DenseEncoder().token_lengths(["a cat"]).tolist()   # doctest: +SKIP
+            [4]
+        """
+        model = self.model
+        tokenizer = getattr(model, "tokenizer", None)
+        if tokenizer is None or not callable(tokenizer):
+            return None
+        ids = tokenizer([prompt + t for t in texts], truncation=True, max_length=model.max_seq_length,
+                        return_attention_mask=False, return_token_type_ids=False)["input_ids"]  # fmt: skip
+        return np.fromiter((len(x) for x in ids), dtype=np.int64, count=len(ids))
 
     @property
     def dim(self) -> int:

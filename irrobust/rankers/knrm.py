@@ -61,6 +61,7 @@ from irrobust.rankers.training import (
     sampled_training_groups,
     training_queries,
 )
+from irrobust.util.batching import plan_batches
 from irrobust.util.compute import default_threads
 
 KIND = "knrm"
@@ -313,8 +314,19 @@ def load_knrm(dataset: Any, name: str = DEFAULT_NAME, verify: bool = True) -> Pa
     return load_model_dir(dataset, name, KIND, MINILM_TOKENIZER, minilm_vocab_hash(), hint, verify)
 
 
+#: CUDA defaults of :class:`KNRMScorer`: document tokens and pairs per forward pass (its kernel tensor holds
+#: pairs × query tokens × document tokens × 11 floats: at most ≈ 370 MB at 32 query tokens)
+KNRM_CUDA_TOKEN_BUDGET, KNRM_CUDA_MAX_BATCH = 262_144, 4096
+
+
 class KNRMScorer:
     """Score (query, document) pairs with a trained KNRM model directory.
+
+    Pairs are sorted by document length and batched by a budget of document tokens
+    (:func:`irrobust.util.batching.plan_batches`); scores come back in the caller's order. Defaults: on the CPU, at
+    most ``batch_size`` (256) pairs per batch and a budget of ``batch_size × doc_max_tokens``, i.e. the fixed
+    length-sorted batches KNRM always used (the same scores, bit for bit); on CUDA ``KNRM_CUDA_MAX_BATCH`` pairs and
+    ``KNRM_CUDA_TOKEN_BUDGET`` document tokens.
 
     Example:
         >>> KNRMScorer(load_knrm("beir/scifact/train")).score("q", ["d1", "d2"]).shape   # doctest: +SKIP
@@ -322,8 +334,8 @@ class KNRMScorer:
     """
 
     def __init__(
-        self, model: str | Path, batch_size: int = 256, threads: int | None = None, verify: bool = True,
-        device: str = "auto",
+        self, model: str | Path, batch_size: int | None = None, threads: int | None = None, verify: bool = True,
+        device: str = "auto", token_budget: int | None = None,
     ) -> None:  # fmt: skip
         import torch
         from safetensors.torch import load_file
@@ -349,7 +361,14 @@ class KNRMScorer:
         #: kernel has sigma 1e-3, below bf16's resolution near 1)
         self.device = resolve_device(device, where="knrm.device")
         self.model.to(self.device)
-        self.batch_size, self.threads = int(batch_size), threads if threads is not None else default_threads()
+        cuda = self.device.startswith("cuda")
+        self.batch_size = int(batch_size if batch_size is not None else (KNRM_CUDA_MAX_BATCH if cuda else 256))
+        self.token_budget = int(token_budget if token_budget is not None
+                                else (KNRM_CUDA_TOKEN_BUDGET if cuda else self.batch_size * self.dmax))  # fmt: skip
+        if self.batch_size < 1 or self.token_budget < 1:
+            raise ModelError(f"batch_size and token_budget must be positive, got {self.batch_size}, "
+                             f"{self.token_budget}", where=str(self.path))  # fmt: skip
+        self.threads = threads if threads is not None else default_threads()
         self._torch = torch
 
     def score(self, query: str | list[str], docs: list[str]) -> np.ndarray:
@@ -368,11 +387,10 @@ class KNRMScorer:
         uq = list(dict.fromkeys(queries))
         qtok = dict(zip(uq, self.encoder(uq, self.qmax), strict=True))
         dtok = self.encoder(list(docs), self.dmax)
-        order = np.argsort([-len(x) for x in dtok], kind="stable")
+        plan = plan_batches([len(x) for x in dtok], self.token_budget, self.batch_size)
         cuda = self.device.startswith("cuda")
         with torch_threads(None if cuda else self.threads), self._torch.inference_mode():
-            for s in range(0, len(order), self.batch_size):
-                b = order[s : s + self.batch_size]
+            for b in plan:
                 q, qm = _pad([qtok[queries[i]] for i in b])
                 d, dm = _pad([dtok[i] for i in b])
                 if cuda:
@@ -402,12 +420,14 @@ class KNRMReranker(TrainedReranker):
         self,
         model: str | Path,
         docs: Any = None,
-        batch_size: int = 256,
+        batch_size: int | None = None,
         threads: int | None = None,
         verify: bool = True,
         device: str = "auto",
+        token_budget: int | None = None,
     ) -> None:
-        self.scorer = KNRMScorer(model, batch_size=batch_size, threads=threads, verify=verify, device=device)
+        self.scorer = KNRMScorer(model, batch_size=batch_size, threads=threads, verify=verify, device=device,
+                                 token_budget=token_budget)  # fmt: skip
         self.manifest = self.scorer.manifest
         self.docs = as_docstore(docs)
         self.name = f"KNRM({self.manifest.get('name')})"

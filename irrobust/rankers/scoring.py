@@ -9,7 +9,8 @@ score thousands of perturbed copies of documents, so it is built for throughput:
   ``sentence_transformers.CrossEncoder`` does (``truncation="longest_first"`` at the model's
   ``model_max_length``);
 * pairs are sorted by token length and packed into dynamic batches bounded by a token budget
-  (``batch_size × padded_length <= token_budget``), so there is almost no padding;
+  (``batch_size × padded_length <= token_budget``; :func:`irrobust.util.batching.plan_batches`, the helper KNRM and
+  the dense encoder share), so there is almost no padding;
 * inference runs under ``torch.inference_mode()`` on ``device`` (``auto``: CUDA when available), with the
   thread count set to the available CPUs on the CPU;
 * scores come back in the caller's order, optionally through a sigmoid (the default, as
@@ -48,6 +49,7 @@ import numpy as np
 from tqdm.auto import tqdm
 
 from irrobust.errors import ModelError
+from irrobust.util.batching import plan_batches
 from irrobust.util.compute import cuda_autocast_dtype, default_threads, resolve_device
 
 PRECISIONS = ("auto", "fp32", "bf16", "bf16-autocast", "int8", "fast")
@@ -117,27 +119,6 @@ def torch_threads(n: int | None) -> Iterator[None]:
         yield
     finally:
         torch.set_num_threads(old)
-
-
-def plan_batches(lengths: np.ndarray, token_budget: int, max_batch: int) -> list[np.ndarray]:
-    """Sort sequences by length (longest first) and cut them into batches with ``size × max_len <= token_budget``.
-
-    Returns index arrays into ``lengths``; every index appears exactly once.
-
-    Example:
-        >>> [b.tolist() for b in plan_batches(np.array([3, 10, 4, 9]), token_budget=20, max_batch=8)]
-        [[1, 3], [2, 0]]
-    """
-    order = np.argsort(-np.asarray(lengths), kind="stable")
-    out: list[np.ndarray] = []
-    start = 0
-    n = len(order)
-    while start < n:
-        longest = int(lengths[order[start]])
-        size = max(1, min(max_batch, token_budget // max(1, longest)))
-        out.append(order[start : start + size])
-        start += size
-    return out
 
 
 def _sha1(text: str) -> str:
