@@ -17,6 +17,14 @@ Addresses: ``local`` starts a private Ray instance in this process with ``worker
 :meth:`RayExecutor.close`); ``auto`` joins the cluster ``ray start`` made on this machine; ``host:port`` joins
 that cluster's head node.
 
+Files: a private instance keeps every file Ray writes (its session directory: sockets, logs, spilled objects; and
+the authentication token Ray 2.52+ otherwise generates into ``~/.ray/auth_token``) in a temporary directory the
+executor owns (``temp_dir``, or a new ``/tmp/irr-ray-*``, short because Ray's socket paths are limited), removed
+again by :meth:`RayExecutor.close` when the executor made it. The instance runs with token authentication (Ray's
+``RAY_AUTH_MODE=token``) and a fresh random token read from that directory (``RAY_AUTH_TOKEN_PATH``), unless the
+environment configures Ray's authentication itself (``RAY_AUTH_MODE``, ``RAY_AUTH_TOKEN``, ``RAY_AUTH_TOKEN_PATH``
+are then left as they are). Nothing is written to ``$HOME``.
+
 Example:
     >>> ex = RayExecutor(address="local", workers=2)                    # doctest: +SKIP
     >>> run_task(task, UnitStore(tmp), ex); ex.close()                   # doctest: +SKIP
@@ -27,8 +35,12 @@ from __future__ import annotations
 import contextlib
 import importlib.util
 import os
+import secrets
+import shutil
+import tempfile
 import uuid
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 from irrobust.core.store import UnitStore, pending
@@ -93,7 +105,8 @@ class RayExecutor:
         num_cpus_per_unit: CPUs Ray reserves for one unit.
         num_gpus_per_unit: GPUs Ray reserves for one unit (fractions share a GPU).
         max_retries: how often a unit whose worker or node died is run again.
-        temp_dir: Ray's session directory of a private instance (default: Ray's).
+        temp_dir: Ray's session directory of a private instance (default: a new ``/tmp/irr-ray-*`` directory,
+            removed by :meth:`close`); Ray writes nothing outside it (see the module docstring).
 
     Example:
         >>> RayExecutor(address="local", workers=2).describe()["address"]
@@ -109,6 +122,28 @@ class RayExecutor:
         self.max_retries, self.temp_dir = int(max_retries), temp_dir
         self._owned = False
         self._remote: Any = None
+        self._own_dir: str | None = None  # the temporary directory this executor made (removed by close)
+        self._saved_env: dict[str, str | None] = {}  # Ray's authentication variables before _private_files
+
+    def _private_files(self) -> str:
+        """The session directory of a private instance, with Ray's authentication token in it (see the module
+        docstring); the environment variables it sets are restored by :meth:`close`."""
+        if self.temp_dir is not None:
+            Path(self.temp_dir).mkdir(parents=True, exist_ok=True)
+            temp = str(self.temp_dir)
+        else:
+            temp = self._own_dir = tempfile.mkdtemp(prefix="irr-ray-", dir="/tmp")
+        auth = {k: os.environ.get(k) for k in AUTH_ENV}
+        if auth["RAY_AUTH_TOKEN"] is None and auth["RAY_AUTH_TOKEN_PATH"] is None \
+                and (auth["RAY_AUTH_MODE"] or "token").lower() == "token":  # fmt: skip
+            token = Path(temp) / "auth_token"
+            fd = os.open(token, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_hex(32))
+            self._saved_env = auth
+            os.environ.update({"RAY_AUTH_MODE": "token", "RAY_AUTH_TOKEN_PATH": str(token)})
+            _refresh_ray_config()
+        return temp
 
     def describe(self) -> dict[str, Any]:
         """Provenance (for the run manifest).
@@ -130,11 +165,12 @@ class RayExecutor:
             try:
                 if self.address == "local":
                     ray.init(address="local", num_cpus=int(self.workers or os.cpu_count() or 1),
-                             object_store_memory=256 * 1024**2, _temp_dir=self.temp_dir, **common)  # fmt: skip
+                             object_store_memory=256 * 1024**2, _temp_dir=self._private_files(), **common)  # fmt: skip
                 else:
                     ray.init(address=self.address, **common)
                 self._owned = True
             except (ConnectionError, RuntimeError, ValueError) as exc:
+                self._release_files()
                 raise ConfigError(f"cannot start or join Ray at address {self.address!r}: {exc}",
                                   where="executor.address") from None  # fmt: skip
         if self._remote is None:
@@ -201,6 +237,39 @@ class RayExecutor:
             ray.shutdown()
             self._owned = False
         self._remote = None
+        self._release_files()
+
+    def _release_files(self) -> None:
+        """Restore Ray's authentication variables and remove the temporary directory this executor made."""
+        for key, value in self._saved_env.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        if self._saved_env:
+            self._saved_env = {}
+            _refresh_ray_config()
+        if self._own_dir is not None:
+            shutil.rmtree(self._own_dir, ignore_errors=True)
+            self._own_dir = None
 
 
-__all__ = ["JVM_SAFE_ENV", "RayExecutor", "import_ray", "require_ray"]
+#: the environment variables of Ray's token authentication (Ray >= 2.52)
+AUTH_ENV = ("RAY_AUTH_MODE", "RAY_AUTH_TOKEN", "RAY_AUTH_TOKEN_PATH")
+
+
+def _refresh_ray_config() -> None:
+    """Make an already imported Ray read its authentication settings again (its configuration and token loader cache
+    them when first used); nothing to do before Ray is imported."""
+    import sys
+
+    if "ray" not in sys.modules:
+        return
+    with contextlib.suppress(Exception):  # older Ray versions have neither
+        from ray._raylet import AuthenticationTokenLoader, Config
+
+        Config.initialize("")
+        AuthenticationTokenLoader.instance().reset_cache()
+
+
+__all__ = ["AUTH_ENV", "JVM_SAFE_ENV", "RayExecutor", "import_ray", "require_ray"]

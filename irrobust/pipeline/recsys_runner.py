@@ -17,8 +17,10 @@ from irrobust.pipeline.rundir import RunDir
 from irrobust.util.io import atomic_write_json, atomic_write_text
 
 
-def run_recsys_pipeline(cfg: RecsysPipeline, rd: RunDir, progress: bool = True) -> dict[str, Any]:
-    """Run the recommender grid, then write the tables and the report.
+def run_recsys_pipeline(cfg: RecsysPipeline, rd: RunDir, progress: bool = True, executor: Any = None) -> dict[str, Any]:
+    """Run the recommender grid (a :class:`~irrobust.recsys.experiment.RecsysGrid` task: one unit per training, in the
+    one unit store ``checkpoints/recsys/units/``, on ``executor``, default in this process), then write the tables
+    and the report.
 
     Example:
         >>> run_recsys_pipeline  # doctest: +ELLIPSIS
@@ -29,7 +31,7 @@ def run_recsys_pipeline(cfg: RecsysPipeline, rd: RunDir, progress: bool = True) 
     from irrobust.report.markdown import report_header
     from irrobust.report.recsys import recsys_section
 
-    table = run_recsys(cfg.recsys, rd.path, seed=cfg.seed, progress=progress)
+    table = run_recsys(cfg.recsys, rd.path, seed=cfg.seed, progress=progress, executor=executor)
     atomic_write_text(rd.file("results.csv"), table.to_csv(index=False))
     atomic_write_json(rd.file("summary.json"), summarize(table).to_dict(orient="records"))
     section = recsys_section(table, rd.path)

@@ -18,9 +18,12 @@ Design (why it looks like this):
 * **Pairing.** All methods of one (backbone, rho, seed) start from the same initial model
   (same seed), and the split of a seed is shared by all rho (noise is nested across rho), so
   differences between methods are paired per user.
-* **Checkpoints.** Each finished unit is written atomically as JSON to
-  ``run_dir/checkpoints/recsys/<unit>.json`` with a hash of everything that affects its numbers;
-  a re-run loads it instead of training (floats round-trip exactly through JSON).
+* **Units and checkpoints.** The grid is a task of the one protocol (:class:`RecsysGrid`): one unit per
+  (backbone, method, rho, seed) training, keyed by a hash of everything that affects its numbers, run by an
+  executor (:mod:`irrobust.core.executor`); each finished unit is a record of the one unit store
+  (``run_dir/checkpoints/recsys/units/``); a re-run loads it instead of training (floats round-trip exactly
+  through JSON). :func:`unit_records` reads the finished units of both layouts (the store, and the
+  ``checkpoints/recsys/<unit>.json`` files of earlier versions).
 * **Side effects.** Everything RecBole writes (atomic files, per-unit logs, the tensorboard
   writer it always opens, best-model ``.pth``) goes under ``run_dir/recbole/`` via
   :func:`irrobust.recsys.sandbox.recbole_sandbox`; ``.pth`` files are deleted after the unit
@@ -51,13 +54,14 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
 import json
 import re
 import shutil
 import sys
 import tempfile
 import warnings
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from time import perf_counter
@@ -67,6 +71,8 @@ import numpy as np
 import pandas as pd
 import torch
 
+from irrobust.core.store import UnitStore
+from irrobust.core.task import Unit, WorkerState
 from irrobust.errors import DataError
 from irrobust.recsys import compat  # noqa: F401  (before recbole)
 from irrobust.recsys.config import BACKBONE_TO_RECBOLE, METHOD_LABELS, RecsysConfig
@@ -83,12 +89,16 @@ from irrobust.recsys.training import (
     TrainContext,
 )
 from irrobust.util.compute import resolve_device
-from irrobust.util.io import atomic_write_json, sha256_json
+from irrobust.util.io import sha256_json
 
 __all__ = [
     "TASK",
     "STATS_TASK",
     "PreparedUnit",
+    "RecsysGrid",
+    "RecsysOutput",
+    "unit_records",
+    "unit_rows_table",
     "load_config_interactions",
     "prepare_unit",
     "run_recsys",
@@ -454,8 +464,176 @@ def _records_to_rows(rec: dict[str, Any], label: str, backbone: str, method: str
     return rows
 
 
-def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = True) -> pd.DataFrame:
+@dataclass
+class RecsysOutput:
+    """The typed output of :class:`RecsysGrid`: the long results table (see the module docstring).
+
+    Example:
+        >>> RecsysOutput(pd.DataFrame(columns=COLUMNS)).table.columns[-1]
+        'seed'
+    """
+
+    table: pd.DataFrame
+
+
+def _interactions(config: RecsysConfig, run_dir: str) -> pd.DataFrame:
+    """The grid's interactions, loaded in a worker process (:class:`~irrobust.core.task.WorkerState` factory)."""
+    return load_config_interactions(config, Path(run_dir))
+
+
+class RecsysGrid:
+    """The noisy-implicit-feedback grid as a task (:mod:`irrobust.core.task`): one unit per (backbone, method, rho,
+    seed) training, keyed by the hash of everything that affects its numbers (the format version, the result-relevant
+    configuration, the interactions' hash and the unit's coordinates).
+
+    Units come rho-outer in the configured order, then seed, then (backbone, method): a partially finished grid
+    holds complete (rho, all seeds) blocks; the order changes no number (each unit's split, initial model and
+    sampling are seeded by (rho, seed, backbone)). A unit's result is :func:`run_unit`'s record plus its
+    coordinates (``id``); the splits are made once per process and (rho, seed).
+
+    Example:
+        >>> cfg = RecsysConfig(rhos=[0.2], n_seeds=1, backbones=["MF"], methods=["standard", "pld"])
+        >>> grid = RecsysGrid(cfg, "/tmp/run", 2024, WorkerState(pd.DataFrame), "h", {})
+        >>> [u.label for u in grid.units()]
+        ['ml-100k__MF__standard__r0200__s2024', 'ml-100k__MF__pld__r0200__s2024']
+    """
+
+    name = "recsys"
+
+    def __init__(self, config: RecsysConfig, run_dir: str | Path, seed: int,
+                 interactions: WorkerState[pd.DataFrame], data_hash: str, cfg_dump: dict[str, Any]) -> None:  # fmt: skip
+        self.config, self.run_dir, self.seed = config, str(run_dir), int(seed)
+        self.interactions, self.data_hash, self.cfg_dump = interactions, data_hash, cfg_dump
+        self._splits: WorkerState[dict[tuple[float, int], Split]] = WorkerState(dict)
+
+    def units(self) -> list[Unit]:
+        """One unit per grid cell, rho-outer (see the class docstring)."""
+        out = []
+        for rho in self.config.rhos:
+            for s in self.config.seeds(self.seed):
+                for backbone, method in self.config.systems():
+                    key = sha256_json({"v": _FORMAT_VERSION, "cfg": self.cfg_dump, "data": self.data_hash,
+                                       "unit": [backbone, method, rho, s]})  # fmt: skip
+                    out.append(Unit(key, {"backbone": backbone, "method": method, "rho": rho, "seed": s},
+                                    unit_name(self.config.label, backbone, method, rho, s)))  # fmt: skip
+        return out
+
+    def split(self, rho: float, seed: int) -> Split:
+        """The (rho, seed) split, made once per process."""
+        splits = self._splits.get()
+        if (rho, seed) not in splits:
+            c = self.config
+            splits[(rho, seed)] = make_split(self.interactions.get(), rho, seed, min_interactions=c.min_user_interactions,
+                                             ratios=c.split, exclude_heldout=c.noise_excludes_heldout,
+                                             max_users=c.max_users)  # fmt: skip
+        return splits[(rho, seed)]
+
+    def run(self, unit: Unit) -> dict[str, Any]:
+        """Train and evaluate one grid cell (:func:`run_unit`); RecBole's files go under ``<run_dir>/recbole``."""
+        if self.config.threads:
+            torch.set_num_threads(self.config.threads)
+        u = unit.inputs
+        rec = run_unit(self.config, self.split(u["rho"], u["seed"]), self.config.label, u["backbone"], u["method"],
+                       Path(self.run_dir) / "recbole")  # fmt: skip
+        rec["id"] = {"label": self.config.label, **u}
+        return rec
+
+    def combine(self, results: Sequence[dict[str, Any]]) -> RecsysOutput:
+        """The long results table of the records, in unit order."""
+        rows: list = []
+        for unit, rec in zip(self.units(), results, strict=True):
+            u = unit.inputs
+            rows.extend(_records_to_rows(rec, self.config.label, u["backbone"], u["method"], u["rho"], u["seed"]))
+        return RecsysOutput(_table(rows))
+
+
+def _table(rows: list) -> pd.DataFrame:
+    table = pd.DataFrame(rows, columns=COLUMNS)
+    table["seed"] = table["seed"].astype(int)
+    table["value"] = table["value"].astype(float)
+    return table
+
+
+#: where the unit records of a run directory live: the one unit store (:class:`~irrobust.core.store.UnitStore`)
+STORE_DIR = ("checkpoints", "recsys", "units")
+
+
+def _adopt_legacy(grid: RecsysGrid, store: UnitStore, ck_dir: Path) -> int:
+    """Records of the earlier layout (``checkpoints/recsys/<unit>.json`` with a ``hash`` equal to the unit's key)
+    become records of the unit store, so such a run resumes instead of training again; returns how many."""
+    n = 0
+    for unit in grid.units():
+        path = ck_dir / f"{unit.label}.json"
+        if unit.key in store or not path.is_file():
+            continue
+        try:
+            rec = json.loads(path.read_text())
+        except (json.JSONDecodeError, OSError):
+            continue
+        if isinstance(rec, dict) and rec.get("hash") == unit.key:
+            rec = {k: v for k, v in rec.items() if k != "hash"}
+            rec["id"] = {"label": grid.config.label, **unit.inputs}
+            store.put(unit.key, rec)
+            n += 1
+    return n
+
+
+def unit_records(run_dir: str | Path) -> list[tuple[dict[str, Any], dict[str, Any]]]:
+    """The finished units of a recsys run directory, both layouts: ``(id, record)`` pairs sorted by unit name, where
+    ``id`` = ``{label, backbone, method, rho, seed}``. Records of the unit store (``checkpoints/recsys/units/``)
+    carry their ``id``; records of the earlier layout (``checkpoints/recsys/<label>__<backbone>__<method>__r<rho
+    x 1000>__s<seed>.json``) are named by it. A unit in both is read from the store. Reads JSON only.
+
+    Example:
+        >>> unit_records("/nonexistent")
+        []
+    """
+    ck = Path(run_dir) / "checkpoints" / "recsys"
+    found: dict[str, tuple[dict[str, Any], dict[str, Any]]] = {}
+    for f in sorted(ck.glob("*.json")):  # the earlier layout
+        parts = f.stem.split("__")
+        if len(parts) != 5 or not re.fullmatch(r"r\d+", parts[3]) or not re.fullmatch(r"s\d+", parts[4]):
+            continue
+        try:
+            rec = json.loads(f.read_text())
+        except (json.JSONDecodeError, OSError):
+            continue
+        label, backbone, method, r, sd = parts
+        found[f.stem] = ({"label": label, "backbone": backbone, "method": method, "rho": int(r[1:]) / 1000,
+                          "seed": int(sd[1:])}, rec)  # fmt: skip
+    for f in sorted(ck.joinpath(*STORE_DIR[2:]).rglob("*.json")):  # the unit store
+        try:
+            rec = json.loads(f.read_text())["result"]
+            ident = rec["id"]
+            name = unit_name(ident["label"], ident["backbone"], ident["method"], ident["rho"], ident["seed"])
+        except (json.JSONDecodeError, OSError, KeyError, TypeError):
+            continue
+        found[name] = (ident, rec)
+    return [found[k] for k in sorted(found)]
+
+
+def unit_rows_table(run_dir: str | Path) -> pd.DataFrame:
+    """The long results table of a recsys run directory's finished units (:func:`unit_records`; both layouts);
+    empty when it has none.
+
+    Example:
+        >>> len(unit_rows_table("/nonexistent"))
+        0
+    """
+    rows: list = []
+    for ident, rec in unit_records(run_dir):
+        rows.extend(_records_to_rows(rec, ident["label"], ident["backbone"], ident["method"], float(ident["rho"]),
+                                     int(ident["seed"])))  # fmt: skip
+    return _table(rows)
+
+
+def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = True,
+               executor: Any = None) -> pd.DataFrame:  # fmt: skip
     """Run (or resume) the whole grid and return the long results table.
+
+    The grid is a :class:`RecsysGrid` task: its units (one training each) run on ``executor`` (default: in this
+    process) and their records go to the one unit store ``run_dir/checkpoints/recsys/units/``; a rerun reuses them
+    (and adopts the per-unit files of the earlier layout, ``checkpoints/recsys/<unit>.json``, whose hash matches).
 
     Args:
         config: the validated ``recsys:`` section.
@@ -463,6 +641,7 @@ def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = 
             ``run_dir/recbole/``. Nothing is written elsewhere.
         seed: the pipeline's top-level seed; seeds ``seed .. seed+n_seeds-1`` are run.
         progress: print one line per unit to stderr.
+        executor: who runs the units (:mod:`irrobust.core.executor`).
 
     Returns:
         Columns ``dataset, system, task, condition, qid, measure, value, seed`` (see module docstring).
@@ -470,9 +649,10 @@ def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = 
     Example:
         >>> table = run_recsys(RecsysConfig(), pathlib.Path("runs/x"), seed=2024)  # doctest: +SKIP
     """
+    from irrobust.core.executor import LocalExecutor, run_task
+
     run_dir = Path(run_dir).resolve()
     ck_dir = run_dir / "checkpoints" / "recsys"
-    work = run_dir / "recbole"
     ck_dir.mkdir(parents=True, exist_ok=True)
     if config.threads:
         torch.set_num_threads(config.threads)
@@ -482,53 +662,24 @@ def run_recsys(config: RecsysConfig, run_dir: Path, seed: int, progress: bool = 
     device = resolve_device(config.device, where="recsys.device")
     if device.startswith("cuda"):  # CUDA float order differs; CPU checkpoints keep their hashes
         cfg_dump["device"] = device
-    label = config.label
-    splits: dict[tuple[float, int], Split] = {}
-    # rho-outer in the configured order: a partially finished grid holds complete (rho, all seeds) blocks; the order
-    # does not change any number (each unit's split, initial model and sampling are seeded by (rho, seed, backbone))
-    units = [(b, m, rho, s) for rho in config.rhos for s in config.seeds(seed) for (b, m) in config.systems()]
-    rows: list = []
-    t0 = perf_counter()
-    for n, (backbone, method, rho, s) in enumerate(units, 1):
-        name = unit_name(label, backbone, method, rho, s)
-        h = sha256_json({"v": _FORMAT_VERSION, "cfg": cfg_dump, "data": data_hash, "unit": [backbone, method, rho, s]})
-        path = ck_dir / f"{name}.json"
-        rec = None
-        if path.is_file():
-            try:
-                cached = json.loads(path.read_text())
-                rec = cached if cached.get("hash") == h else None
-            except (json.JSONDecodeError, OSError):
-                rec = None
-        status = "cached"
-        if rec is None:
-            key = (rho, s)
-            if key not in splits:
-                splits[key] = make_split(
-                    df,
-                    rho,
-                    s,
-                    min_interactions=config.min_user_interactions,
-                    ratios=config.split,
-                    exclude_heldout=config.noise_excludes_heldout,
-                    max_users=config.max_users,
-                )
-            rec = run_unit(config, splits[key], label, backbone, method, work)
-            rec["hash"] = h
-            atomic_write_json(path, rec)
-            status = f"{rec['stats']['train_seconds']:.1f}s"
-        rows.extend(_records_to_rows(rec, label, backbone, method, rho, s))
+    state = WorkerState(functools.partial(_interactions, config, str(run_dir)), df)
+    grid = RecsysGrid(config, run_dir, seed, state, data_hash, cfg_dump)
+    store = UnitStore(run_dir.joinpath(*STORE_DIR))
+    _adopt_legacy(grid, store, ck_dir)
+    units = grid.units()
+    t0, done = perf_counter(), [sum(u.key in store for u in units)]
+    if progress and done[0]:
+        print(f"[recsys] {done[0]}/{len(units)} units already stored", file=sys.stderr, flush=True)
+
+    def report(unit: Unit, rec: dict[str, Any]) -> None:
+        done[0] += 1
         if progress:
             r20 = np.mean(rec["metrics"].get(f"Recall@{config.valid_k}", [np.nan]))
-            print(
-                f"[recsys {n}/{len(units)} {perf_counter() - t0:7.1f}s] {name}: test Recall@{config.valid_k}="
-                f"{r20:.4f} noise_used={rec['stats']['noise_share_used']:.3f} ({status})",
-                file=sys.stderr,
-                flush=True,
-            )
-    table = pd.DataFrame(rows, columns=COLUMNS)
+            print(f"[recsys {done[0]}/{len(units)} {perf_counter() - t0:7.1f}s] {unit.label}: test "
+                  f"Recall@{config.valid_k}={r20:.4f} noise_used={rec['stats']['noise_share_used']:.3f} "
+                  f"({rec['stats']['train_seconds']:.1f}s)", file=sys.stderr, flush=True)  # fmt: skip
+
+    table = run_task(grid, store, executor if executor is not None else LocalExecutor(), report).table
     if table.empty:
         raise DataError("the recsys grid produced no results", where="recsys")
-    table["seed"] = table["seed"].astype(int)
-    table["value"] = table["value"].astype(float)
     return table

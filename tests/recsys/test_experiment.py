@@ -59,10 +59,19 @@ def test_table_contract(run, small_split):
     assert ("LightGCN/PLD", "rho=0.3", "noise_share_pool") in s.index
 
 
+def _record(run_dir, name):
+    """The unit store's record file of the unit ``name`` (found by the coordinates its record carries)."""
+    for f in (run_dir / "checkpoints" / "recsys" / "units").rglob("*.json"):
+        ident = json.loads(f.read_text())["result"]["id"]
+        if exp.unit_name(ident["label"], ident["backbone"], ident["method"], ident["rho"], ident["seed"]) == name:
+            return f
+    raise AssertionError(name)
+
+
 def test_checkpoints_resume_without_recompute(run, monkeypatch):
     run_dir, table = run
-    files = sorted((run_dir / "checkpoints" / "recsys").glob("*.json"))
-    assert len(files) == 8
+    files = sorted((run_dir / "checkpoints" / "recsys" / "units").rglob("*.json"))
+    assert len(files) == 8  # one record per (backbone, method, rho, seed) in the one unit store
     monkeypatch.setattr(exp, "run_unit", lambda *a, **k: pytest.fail("recomputed a finished unit"))
     again = exp.run_recsys(RecsysConfig(**CFG), run_dir, seed=3, progress=False)
     pd.testing.assert_frame_equal(again, table)
@@ -70,14 +79,42 @@ def test_checkpoints_resume_without_recompute(run, monkeypatch):
 
 def test_killed_unit_recomputes_identically(run):
     run_dir, table = run
-    victim = run_dir / "checkpoints" / "recsys" / "ml-100k__LightGCN__pld__r0300__s3.json"
-    old = json.loads(victim.read_text())
+    victim = _record(run_dir, "ml-100k__LightGCN__pld__r0300__s3")
+    old = json.loads(victim.read_text())["result"]
     victim.unlink()
     again = exp.run_recsys(RecsysConfig(**CFG), run_dir, seed=3, progress=False)
-    new = json.loads(victim.read_text())
+    new = json.loads(victim.read_text())["result"]
     assert new["metrics"] == old["metrics"] and new["valid_history"] == old["valid_history"]
     main = lambda t: t[t.task == "recsys-noise"].reset_index(drop=True)  # noqa: E731
     pd.testing.assert_frame_equal(main(again), main(table))
+
+
+def test_checkpoints_of_the_earlier_layout_are_read_and_adopted(run, tmp_path, monkeypatch):
+    """A run directory of the per-unit-file layout (``checkpoints/recsys/<unit>.json`` with its ``hash``, as the
+    published runs hold): read by :func:`unit_records`, and a rerun adopts it instead of training."""
+    import shutil
+
+    run_dir, table = run
+    old = tmp_path / "old"
+    ck = old / "checkpoints" / "recsys"
+    ck.mkdir(parents=True)
+    for f in (run_dir / "checkpoints" / "recsys" / "units").rglob("*.json"):
+        rec = json.loads(f.read_text())
+        ident = rec["result"].pop("id")
+        name = exp.unit_name(ident["label"], ident["backbone"], ident["method"], ident["rho"], ident["seed"])
+        (ck / f"{name}.json").write_text(json.dumps({**rec["result"], "hash": rec["key"]}))
+    if (run_dir / "recbole" / "download").is_dir():  # the downloaded data, if the run fetched any
+        shutil.copytree(run_dir / "recbole" / "download", old / "recbole" / "download")
+    by_reader = exp.unit_rows_table(old)
+    main = lambda t: t[t.task == "recsys-noise"].sort_values(["system", "condition", "qid", "measure"]) \
+        .reset_index(drop=True)  # noqa: E731
+    pd.testing.assert_frame_equal(main(by_reader), main(table))
+    monkeypatch.setattr(exp, "run_unit", lambda *a, **k: pytest.fail("trained a unit the old layout holds"))
+    again = exp.run_recsys(RecsysConfig(**CFG), old, seed=3, progress=False)
+    # the same table as a resume of the run the records came from (timing stats included)
+    pd.testing.assert_frame_equal(again, exp.run_recsys(RecsysConfig(**CFG), run_dir, seed=3, progress=False))
+    assert len(list((ck / "units").rglob("*.json"))) == 8
+    pd.testing.assert_frame_equal(main(exp.unit_rows_table(old)), main(table))  # both layouts: each unit once
 
 
 class _Recomputed(Exception):
