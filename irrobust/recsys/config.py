@@ -11,16 +11,18 @@ Example:
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import Field, ValidationError, model_validator
 
 from irrobust.errors import ConfigError
-from irrobust.util.compute import Device
+from irrobust.util.compute import Device, resolve_device
 from irrobust.util.schema import Strict
 
-__all__ = ["BACKBONE_TO_RECBOLE", "METHOD_LABELS", "REFERENCE_PRESET", "RecsysConfig", "parse_recsys_config"]
+__all__ = ["BACKBONE_TO_RECBOLE", "METHOD_LABELS", "REFERENCE_PRESET", "RecsysConfig", "parse_recsys_config",
+           "prepare_recbole_device", "recbole_device"]
 
 #: backbone label used in system names -> RecBole model class name
 BACKBONE_TO_RECBOLE = {"MF": "BPR", "LightGCN": "LightGCN"}
@@ -284,3 +286,52 @@ def parse_recsys_config(section: dict, where: str = "recsys") -> RecsysConfig:
         err = exc.errors()[0]
         loc = ".".join(str(p) for p in err.get("loc", ()))
         raise ConfigError(err.get("msg", str(exc)), where=f"{where}.{loc}" if loc else where) from exc
+
+
+def recbole_device(device: str, visible: str | None = None) -> dict[str, Any]:
+    """RecBole's device settings for a resolved irrobust ``device`` (``"cpu"`` or ``"cuda:N"``, see
+    :func:`irrobust.util.compute.resolve_device`): ``use_gpu`` and ``gpu_id`` for RecBole's ``Config``, and ``device``,
+    the torch device the model trains on.
+
+    RecBole's ``Config`` writes ``gpu_id`` into ``$CUDA_VISIBLE_DEVICES`` and trains on ``torch.device("cuda")``.
+    irrobust resolves the device first, which starts CUDA with the process's own visible devices, so that write
+    (restored afterwards by :func:`irrobust.recsys.sandbox.recbole_sandbox`) no longer renumbers them; the model
+    then goes to ``cuda:N``, the device the user named. ``gpu_id`` is the physical id of ``cuda:N`` (the N-th entry
+    of ``visible``, the current ``$CUDA_VISIBLE_DEVICES``, when that is set), as RecBole reports it. On the CPU
+    ``gpu_id`` is empty: RecBole's ``Config`` then asks nothing of CUDA (with its default ``"0"`` it would start CUDA
+    with GPU 0 alone visible, for the rest of the process).
+
+    Example:
+        >>> recbole_device("cuda:1")
+        {'use_gpu': True, 'gpu_id': '1', 'device': 'cuda:1'}
+        >>> recbole_device("cuda:1", visible="4,6")["gpu_id"]
+        '6'
+        >>> recbole_device("cpu")
+        {'use_gpu': False, 'gpu_id': '', 'device': 'cpu'}
+    """
+    if not device.startswith("cuda"):
+        return {"use_gpu": False, "gpu_id": "", "device": device}
+    index = int(device.split(":", 1)[1]) if ":" in device else 0
+    ids = [v.strip() for v in visible.split(",") if v.strip()] if visible else []
+    if ids and index >= len(ids):
+        raise ConfigError(f"device {device!r} requested, but CUDA_VISIBLE_DEVICES={visible!r} lists {len(ids)} "
+                          "device(s)", where="recsys.device")  # fmt: skip
+    return {"use_gpu": True, "gpu_id": ids[index] if ids else str(index), "device": f"cuda:{index}"}
+
+
+def prepare_recbole_device(spec: str) -> dict[str, Any]:
+    """:func:`recbole_device` for a ``device`` setting (``auto | cpu | cuda[:n]``): resolved (a :class:`ConfigError`
+    for CUDA without CUDA), CUDA started with this process's own visible devices before RecBole's ``Config`` rewrites
+    ``$CUDA_VISIBLE_DEVICES``, then mapped. Use the result in RecBole's config dict (``use_gpu``, ``gpu_id``) and put
+    the model on ``torch.device(result["device"])`` after building the ``Config``.
+
+    Example:
+        >>> prepare_recbole_device("cpu")["device"]
+        'cpu'
+    """
+    device = resolve_device(spec, where="recsys.device")
+    if device.startswith("cuda"):
+        import torch
+
+        torch.cuda.init()  # fixes the device numbering now (CUDA reads $CUDA_VISIBLE_DEVICES once, when it starts)
+    return recbole_device(device, os.environ.get("CUDA_VISIBLE_DEVICES"))
