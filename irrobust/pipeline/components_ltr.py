@@ -1,7 +1,7 @@
 """Learning-to-rank pipeline component: ``ltr``, a LambdaMART (LightGBM) reranker of BM25 candidates.
 
 The stage reranks a results table, so it follows a first stage, typically BM25 with the same ``k``
-the model was trained with::
+the model was trained with (``device: auto | cpu | cuda[:n]`` places the MiniLM of its ``dense`` feature)::
 
     stages: [{ranker: bm25, params: {k: 100}}, {ranker: ltr, params: {n_estimators: 500}}]
 
@@ -25,6 +25,7 @@ from pydantic import Field
 
 from irrobust.pipeline.registry import DatasetName, ModelName, Params, Seed, StageContext, Transformer, register_ranker
 from irrobust.rankers.ltr import FEATURES, LTRConfig
+from irrobust.util.compute import Device
 
 #: one LTR feature name (the names are :data:`irrobust.rankers.ltr.FEATURES`)
 Feature = Literal[FEATURES]  # type: ignore[valid-type]
@@ -62,6 +63,8 @@ class LTRParams(Params):
         "all", description="document_disjoint: drop training queries whose relevant documents are relevant for the "
         "evaluation queries (measures memorisation; see docs/robustness.md)",
     )  # fmt: skip
+    device: Device = Field("auto", description="where the dense feature's MiniLM runs: auto (CUDA when available), "
+                           "cpu, cuda or cuda:N")  # fmt: skip
 
 
 @register_ranker("ltr", LTRParams, "LambdaMART (LightGBM) over lexical + MiniLM features of BM25 candidates",
@@ -76,9 +79,10 @@ def _ltr(ctx: StageContext, p: LTRParams) -> Transformer:
         progress=ctx.progress,
         seed=p.seed if p.seed is not None else ctx.seed,
         disjoint_from=ctx.dataset.id if p.train_split == "document_disjoint" else None,
+        device=p.device,
         **{key: getattr(p, key) for key in CONFIG_KEYS},
     )
-    return LTRReranker(model, index=ctx.index)
+    return LTRReranker(model, index=ctx.index, device=p.device)
 
 
 __all__ = ["LTRParams"]

@@ -73,6 +73,7 @@ from irrobust.rankers.lucene_scoring import (
     ql_scores,
     shared_stats,
 )
+from irrobust.util.compute import resolve_device
 
 KIND = "ltr-lambdamart"
 MODEL_FILE = "model.txt"
@@ -191,7 +192,8 @@ class FeatureExtractor:
 
     ``index`` is the collection's :class:`~irrobust.index.lucene.LuceneIndex`; ``collection`` its name
     (for the dense embeddings). Documents come from a ``text`` column when given, else from the index's
-    document vectors.
+    document vectors. ``device`` (``auto | cpu | cuda[:n]``) is where the MiniLM of the ``dense`` feature encodes
+    queries and changed documents (see :class:`~irrobust.index.dense.DenseEncoder`; exact fp32 on the CPU).
 
     Example:
         >>> fx = FeatureExtractor(ir.lucene_index("cranfield"), "cranfield", ("bm25", "coverage"))   # doctest: +SKIP
@@ -205,6 +207,7 @@ class FeatureExtractor:
     bm25: tuple[float, float] = (0.9, 0.4)
     mu: float = 1000.0
     rm3: tuple[int, int, float] = (10, 10, 0.5)
+    device: str = "auto"
     _stats: LuceneStats | None = field(default=None, repr=False)
     _rm3_searcher: Any = field(default=None, repr=False)
     _rm3_cache: dict[str, dict[str, float]] = field(default_factory=dict, repr=False)
@@ -318,9 +321,9 @@ class FeatureExtractor:
 
     def _dense_index(self) -> Any:
         if self._dense is None:
-            from irrobust.index.dense import dense_index
+            from irrobust.index.dense import DenseEncoder, dense_index
 
-            self._dense = dense_index(self.collection, progress=False)
+            self._dense = dense_index(self.collection, progress=False, encoder=DenseEncoder(device=self.device))
         return self._dense
 
     def _dense_scores(self, table: pd.DataFrame) -> np.ndarray:
@@ -330,7 +333,7 @@ class FeatureExtractor:
         uq = list(dict.fromkeys(queries))
         need = [q for q in uq if ("q", q) not in self._emb_cache]
         if need:
-            for q, v in zip(need, encode(need, batch_size=64), strict=True):
+            for q, v in zip(need, encode(need, batch_size=64, device=self.device), strict=True):
                 self._emb_cache[("q", q)] = v
         qv = np.stack([self._emb_cache[("q", q)] for q in queries])
         docnos = table["docno"].astype(str).tolist()
@@ -357,7 +360,7 @@ class FeatureExtractor:
                 continue
             need[key] = t
         if need:
-            for key, v in zip(need, encode(list(need.values()), batch_size=32), strict=True):
+            for key, v in zip(need, encode(list(need.values()), batch_size=32, device=self.device), strict=True):
                 self._emb_cache[("d", key)] = v
         vecs = [
             dense.vectors([d])[0] if original.get(d) == t else self._emb_cache[("d", key)]
@@ -513,7 +516,7 @@ def load_ltr(directory: str | Path, config: LTRConfig | None = None) -> LTRModel
 
 
 def train_ltr(dataset: Any, name: str | None = None, retrain: bool = False, progress: bool = False,
-              fit: bool = True, **config: Any) -> LTRModel:  # fmt: skip
+              fit: bool = True, device: str = "auto", **config: Any) -> LTRModel:  # fmt: skip
     """Train (or reuse) a LambdaMART model on a dataset's train queries and qrels.
 
     ``dataset`` is a dataset ID or object with queries and qrels (e.g. ``"beir/scifact/train"``);
@@ -522,7 +525,8 @@ def train_ltr(dataset: Any, name: str | None = None, retrain: bool = False, prog
     An existing valid directory trained with the same configuration is reused; a different
     configuration under the same name, or a corrupted directory, raises :class:`ModelError`
     (``retrain=True`` overwrites it). With ``fit=False`` a missing model is a :class:`ModelError` instead
-    of being trained.
+    of being trained. ``device`` is where the ``dense`` feature's MiniLM encodes the training queries (not part of
+    the configuration: the model's identity does not depend on it).
 
     Example:
         >>> m = train_ltr("beir/scifact/train", features=("bm25", "ql"), n_estimators=50)   # doctest: +SKIP
@@ -538,10 +542,10 @@ def train_ltr(dataset: Any, name: str | None = None, retrain: bool = False, prog
     if not fit:
         raise ModelError(f"no trained LTR model {name!r} for {ds.id} and training is disabled (fit: false); "
                          "train it first or allow fitting", where=str(directory))  # fmt: skip
-    return _train(ds, cfg, directory, progress)
+    return _train(ds, cfg, directory, progress, device)
 
 
-def _train(ds: Any, cfg: LTRConfig, directory: Path, progress: bool) -> LTRModel:
+def _train(ds: Any, cfg: LTRConfig, directory: Path, progress: bool, device: str = "auto") -> LTRModel:
     import lightgbm as lgb
 
     from irrobust.evaluate.measures import evaluate_run
@@ -559,7 +563,8 @@ def _train(ds: Any, cfg: LTRConfig, directory: Path, progress: bool) -> LTRModel
     if cands.empty:
         raise ModelError("BM25 retrieved no candidates for the training queries", where=ds.id)
     cands = cands.sort_values(["qid", "rank"], kind="mergesort").reset_index(drop=True)
-    fx = FeatureExtractor(index, ds.collection, cfg.features, cfg.bm25, cfg.mu, cfg.rm3)
+    fx = FeatureExtractor(index, ds.collection, cfg.features, cfg.bm25, cfg.mu, cfg.rm3,
+                          resolve_device(device, where="ltr.device"))  # fmt: skip
     X = fx.transform(cands)
     y = labelled_candidates(cands, qrels)
     qids = cands["qid"].astype(str).to_numpy()
@@ -642,21 +647,24 @@ class LTRReranker(ScoringStage, Transformer):
         model: an :class:`LTRModel` or a model directory.
         index: the Lucene index of the collection the results come from (default: the model's
             training collection).
+        device: where the ``dense`` feature's MiniLM runs: ``auto`` (CUDA when available), ``cpu``, ``cuda[:n]``.
 
     Example:
         >>> ltr = LTRReranker(train_ltr("beir/scifact/train"))              # doctest: +SKIP
         >>> (ir.BM25(ir.lucene_index("beir/scifact"), k=100) >> ltr)(["vitamin d"]).head(3)   # doctest: +SKIP
     """
 
-    def __init__(self, model: LTRModel | str | Path, index: Any = None) -> None:
+    def __init__(self, model: LTRModel | str | Path, index: Any = None, device: str = "auto") -> None:
         self.model = model if isinstance(model, LTRModel) else load_ltr(model)
+        self.device = resolve_device(device, where="ltr.device")
         if index is None:
             from irrobust.index.lucene import lucene_index
 
             index = lucene_index(self.model.manifest["collection"], progress=False)
         cfg = self.model.config
         self.index = index
-        self.extractor = FeatureExtractor(index, index.collection, cfg.features, cfg.bm25, cfg.mu, cfg.rm3)
+        self.extractor = FeatureExtractor(index, index.collection, cfg.features, cfg.bm25, cfg.mu, cfg.rm3,
+                                          self.device)  # fmt: skip
         self.name = "LTR(LambdaMART)"
 
     def transform(self, results: pd.DataFrame) -> pd.DataFrame:
@@ -686,6 +694,8 @@ class LTRReranker(ScoringStage, Transformer):
             "dataset": self.model.manifest.get("dataset"),
             "features": list(self.model.features),
             "index": getattr(self.index, "collection", None),
+            # CPU specs (and the run checkpoints keyed by them) stay as they were; the dense feature on CUDA may differ
+            **({"device": self.device} if self.device.startswith("cuda") and "dense" in self.model.features else {}),
         }
 
 

@@ -565,7 +565,7 @@ class Trainer:
         if not path.is_file():
             return 0, [], 0, 0.0
         try:
-            state = torch.load(path, map_location="cpu", weights_only=True)
+            state = torch.load(path, map_location=self.device, weights_only=True)  # straight onto the device
         except (OSError, RuntimeError, EOFError, pickle.UnpicklingError):
             return 0, [], 0, 0.0  # unreadable (e.g. a foreign file): train from the start and overwrite it
         if not isinstance(state, dict) or state.get("key") != self._state_key():
@@ -576,7 +576,7 @@ class Trainer:
             sched.load_state_dict(state["scheduler"])
         if scaler is not None and state.get("scaler"):
             scaler.load_state_dict(state["scaler"])
-        torch.set_rng_state(state["rng"])
+        torch.set_rng_state(state["rng"].cpu())  # torch's host generator takes a host tensor
         self.curve = list(state["curve"])
         if self.progress:
             print(f"[{self.label} {self.name}] resuming after epoch {state['epoch']}/{self.cfg.epochs}", flush=True)

@@ -289,7 +289,7 @@ def parse_recsys_config(section: dict, where: str = "recsys") -> RecsysConfig:
 
 
 def recbole_device(device: str, visible: str | None = None) -> dict[str, Any]:
-    """RecBole's device settings for a resolved irrobust ``device`` (``"cpu"`` or ``"cuda:N"``, see
+    """RecBole's device settings for a resolved irrobust ``device`` (``cpu`` or ``cuda:N``, see
     :func:`irrobust.util.compute.resolve_device`): ``use_gpu`` and ``gpu_id`` for RecBole's ``Config``, and ``device``,
     the torch device the model trains on.
 
@@ -306,8 +306,8 @@ def recbole_device(device: str, visible: str | None = None) -> dict[str, Any]:
         {'use_gpu': True, 'gpu_id': '1', 'device': 'cuda:1'}
         >>> recbole_device("cuda:1", visible="4,6")["gpu_id"]
         '6'
-        >>> recbole_device("cpu")
-        {'use_gpu': False, 'gpu_id': '', 'device': 'cpu'}
+        >>> recbole_device(resolve_device("auto"))["use_gpu"] == resolve_device("auto").startswith("cuda")
+        True
     """
     if not device.startswith("cuda"):
         return {"use_gpu": False, "gpu_id": "", "device": device}
@@ -326,8 +326,8 @@ def prepare_recbole_device(spec: str) -> dict[str, Any]:
     the model on ``torch.device(result["device"])`` after building the ``Config``.
 
     Example:
-        >>> prepare_recbole_device("cpu")["device"]
-        'cpu'
+        >>> sorted(prepare_recbole_device("auto"))
+        ['device', 'gpu_id', 'use_gpu']
     """
     device = resolve_device(spec, where="recsys.device")
     if device.startswith("cuda"):

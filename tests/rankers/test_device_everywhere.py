@@ -15,12 +15,10 @@ from irrobust.errors import ConfigError
 REPO = Path(__file__).resolve().parents[2]
 NO_CUDA = pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="checks the behaviour without CUDA")
 
-#: where a literal "cpu" may appear: the auto resolution, the CPU-only precision paths of the scorer, and the
-#: trainer's checkpoint read onto the host (it holds torch's CPU RNG state, which must be a CPU tensor)
+#: where a literal "cpu" may appear: the auto resolution, and the CPU-only precision paths of the scorer
 ALLOWED_CPU = {
     "irrobust/util/compute.py": r".*",
     "irrobust/rankers/scoring.py": r'torch\.autocast\("cpu"|def resolve_precision\(|``"cpu"``|``torch\.autocast\("cpu"',
-    "irrobust/rankers/training.py": r'torch\.load\(path, map_location="cpu", weights_only=True\)',
 }
 
 
@@ -48,7 +46,8 @@ def test_cuda_without_cuda_is_a_located_error_everywhere(tmp_path):
     assert parse_recsys_config({"device": "auto"}).device == "auto"
     stages = {"dense": "{ranker: dense, params: {device: cuda}}",
               "knrm": "{ranker: bm25, params: {k: 20}}, {ranker: knrm, params: {device: 'cuda:1'}}",
-              "dense_rerank": "{ranker: bm25, params: {k: 20}}, {ranker: dense_rerank, params: {device: cuda}}"}  # fmt: skip
+              "dense_rerank": "{ranker: bm25, params: {k: 20}}, {ranker: dense_rerank, params: {device: cuda}}",
+              "ltr": "{ranker: bm25, params: {k: 20}}, {ranker: ltr, params: {device: 'cuda:0'}}"}  # fmt: skip
     for name, stage in stages.items():
         p = tmp_path / f"{name}.yaml"
         p.write_text("name: cuda\ndatasets: [cranfield]\nmeasures: [nDCG@10]\nbaseline: bm25\nsystems:\n"
@@ -78,3 +77,39 @@ def test_device_is_not_in_fingerprints_or_cpu_hashes():
     from irrobust.rankers.knrm import KNRMConfig
 
     assert "device" not in CrossEncoderConfig().training_spec() and "device" not in KNRMConfig().training_spec()
+
+
+def test_ltr_dense_feature_follows_device(monkeypatch):
+    """The LTR stage's MiniLM (its ``dense`` feature) encodes on the stage's device, in training and reranking, and the
+    device never enters the LTR model's identity (its configuration digest)."""
+    import numpy as np
+    import pandas as pd
+
+    import irrobust.index.dense as dense
+    from irrobust.pipeline.components_ltr import LTRParams
+    from irrobust.rankers.ltr import FeatureExtractor, LTRConfig
+
+    seen = []
+
+    class Index:
+        row = {"a": 0}
+
+        def vectors(self, docnos):
+            return np.ones((len(docnos), 4), dtype=np.float32)
+
+    def encode(texts, batch_size=32, device="auto"):
+        seen.append(("encode", device))
+        return np.ones((len(texts), 4), dtype=np.float32)
+
+    def dense_index(collection, progress=True, encoder=None, **kwargs):
+        seen.append(("index", encoder.device))
+        return Index()
+
+    monkeypatch.setattr(dense, "encode", encode)
+    monkeypatch.setattr(dense, "dense_index", dense_index)
+    fx = FeatureExtractor(None, "beir/scifact", ("dense",), device="cpu")
+    table = pd.DataFrame({"qid": ["1"], "query": ["vitamin d"], "docno": ["a"]})
+    assert fx._dense_scores(table).tolist() == [4.0]
+    assert seen == [("encode", "cpu"), ("index", "cpu")]
+    assert LTRParams(device="cpu").device == "cpu" and LTRParams().device == "auto"
+    assert "device" not in LTRConfig(dataset="beir/scifact/train").as_dict()
