@@ -77,3 +77,26 @@ def test_a_published_run_directory_reads_as_its_results_table():
     ref = want[want.task == "recsys-noise"].sort_values(key).reset_index(drop=True)
     assert len(got) == len(ref) > 0
     pd.testing.assert_series_equal(got["value"], ref["value"], check_exact=False, rtol=1e-12)
+
+
+@pytest.mark.slow  # a private Ray instance whose two workers import RecBole and train: ~1-3 min
+def test_the_grid_on_ray_gives_the_local_table(tmp_path):
+    pytest.importorskip("ray")
+    from irrobust import paths
+
+    if paths.seed_dir() is None or not (paths.seed_dir() / "ml-100k" / "u.data").is_file():
+        pytest.skip("no staged ml-100k")
+    from irrobust.core.ray_executor import RayExecutor
+    from irrobust.recsys.experiment import run_recsys
+
+    cfg = RecsysConfig(max_users=40, rhos=[0.0, 0.2], n_seeds=1, epochs=2, eval_step=1, backbones=["MF"],
+                       methods=["standard"], batch_size=256, threads=1)  # fmt: skip
+    local = run_recsys(cfg, tmp_path / "local", seed=5, progress=False)
+    ex = RayExecutor(address="local", workers=2)
+    try:
+        on_ray = run_recsys(cfg, tmp_path / "ray", seed=5, progress=False, executor=ex)
+    finally:
+        ex.close()
+    timing = local.measure.str.endswith("seconds")
+    pd.testing.assert_frame_equal(on_ray[~timing.to_numpy()], local[~timing])
+    assert len(list((tmp_path / "ray" / "checkpoints" / "recsys" / "units").rglob("*.json"))) == 2
