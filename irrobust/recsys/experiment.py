@@ -75,7 +75,7 @@ from irrobust.core.store import UnitStore
 from irrobust.core.task import Unit, WorkerState
 from irrobust.errors import DataError
 from irrobust.recsys import compat  # noqa: F401  (before recbole)
-from irrobust.recsys.config import BACKBONE_TO_RECBOLE, METHOD_LABELS, RecsysConfig
+from irrobust.recsys.config import BACKBONE_TO_RECBOLE, METHOD_LABELS, RecsysConfig, prepare_recbole_device
 from irrobust.recsys.data import load_interactions, read_interactions, write_atomic_inter
 from irrobust.recsys.protocol import Split, make_split
 from irrobust.recsys.sandbox import recbole_sandbox
@@ -351,13 +351,17 @@ def prepare_unit(cfg: RecsysConfig, split: Split, label: str, backbone: str, met
     with warnings.catch_warnings(), _plain_argv():
         # RecBole's fillna(inplace=True) on a column copy (pandas FutureWarning; harmless with pandas 2.x)
         warnings.filterwarnings("ignore", category=FutureWarning, module=r"recbole\.")
+        # the device resolved (CUDA started with this process's own numbering) and mapped to RecBole's use_gpu /
+        # gpu_id (empty on the CPU: RecBole's Config then asks nothing of CUDA); the CUDA_VISIBLE_DEVICES that
+        # Config writes is restored by recbole_sandbox
+        dev = prepare_recbole_device(cfg.device)
         config = Config(
             model=BACKBONE_TO_RECBOLE[backbone],
             dataset=ds_name,
-            config_dict=_recbole_config_dict(cfg, data_path, saved, seed, backbone),
+            config_dict={**_recbole_config_dict(cfg, data_path, saved, seed, backbone), "use_gpu": dev["use_gpu"],
+                         "gpu_id": dev["gpu_id"]},  # fmt: skip
         )
-        # RecBole's own device (use_gpu stays off: it would set CUDA_VISIBLE_DEVICES for the whole process)
-        config["device"] = torch.device(resolve_device(cfg.device, where="recsys.device"))
+        config["device"] = torch.device(dev["device"])  # the device the user named (cuda:N), not RecBole's "cuda"
         init_seed(seed, True)
         dataset = create_dataset(config)
         train_data, valid_data, _test_data = data_preparation(config, dataset)
