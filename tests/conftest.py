@@ -52,3 +52,29 @@ def subset_dataset():
     """Factory ``subset_dataset(ds, docnos, name, queries=None)`` of :class:`SubsetDataset` (build indexes of it under
     a temporary ``IRROBUST_INDEXES``)."""
     return SubsetDataset
+
+
+@pytest.fixture(scope="session")
+def small_knrm_dir(seed, tmp_path_factory) -> Path:
+    """A small KNRM (60 SciFact training queries, 1 epoch, 1 thread; ~15 s) trained in a temporary directory.
+
+    Tests train their own small models instead of loading the project's under ``indexes/``: a fresh machine has
+    none, and a test must check the same thing everywhere.
+    """
+    from irrobust.rankers.knrm import KNRMConfig, train_knrm
+
+    return train_knrm("beir/scifact/train", config=KNRMConfig(max_queries=60, epochs=1, threads=1),
+                      directory=tmp_path_factory.mktemp("knrm") / "knrm-small", progress=False)  # fmt: skip
+
+
+@pytest.fixture(scope="session")
+def small_ce_dir(seed, tmp_path_factory) -> Path:
+    """A tiny cross-encoder (4 SciFact training queries, one BM25 negative each, 48 tokens, 1 epoch) trained in a
+    temporary directory (see :func:`small_knrm_dir`)."""
+    from irrobust.rankers.cross_encoder import CrossEncoderConfig, train_cross_encoder
+    from irrobust.rankers.training import NegativesConfig
+
+    cfg = CrossEncoderConfig(max_queries=4, max_length=48, epochs=1, negatives=NegativesConfig(n_neg=1, depth=10),
+                             seed=3, threads=1)  # fmt: skip
+    return train_cross_encoder("beir/scifact/train", name="small-ce", config=cfg, progress=False,
+                               directory=tmp_path_factory.mktemp("ce") / "small-ce")  # fmt: skip

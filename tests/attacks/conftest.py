@@ -43,20 +43,11 @@ def bm25_lists(scifact, scifact_index):
 
 
 @pytest.fixture(scope="session")
-def knrm_reranker(scifact, tmp_path_factory):
-    """The project's trained KNRM (whatever its training config); without one, a small KNRM trained in a temp dir.
+def knrm_reranker(scifact, small_knrm_dir):
+    """The suite's small KNRM (tests/conftest.py) over SciFact's documents."""
+    from irrobust.rankers.knrm import KNRMReranker
 
-    Never (re)trains the shared model directory: that belongs to the pipelines' configuration.
-    """
-    from irrobust.errors import ModelError
-    from irrobust.rankers.knrm import KNRMConfig, KNRMReranker, train_knrm
-
-    try:
-        return KNRMReranker.from_dataset("beir/scifact/train", docs=scifact.docs, train=False)
-    except ModelError:
-        path = train_knrm("beir/scifact/train", config=KNRMConfig(max_queries=60, epochs=1, threads=1),
-                          directory=tmp_path_factory.mktemp("knrm") / "knrm-small", progress=False)
-        return KNRMReranker(path, docs=scifact.docs)
+    return KNRMReranker(small_knrm_dir, docs=scifact.docs)
 
 
 @pytest.fixture(scope="session")
@@ -96,14 +87,8 @@ def ltr_reranker(scifact_index, tmp_path_factory):
 
 
 @pytest.fixture(scope="session")
-def ce_reranker(scifact, tmp_path_factory):
-    """A tiny cross-encoder (4 training queries, one negative each, 48 tokens, 1 epoch) trained in a temporary
-    directory."""
-    from irrobust.rankers.cross_encoder import CrossEncoderConfig, CrossEncoderReranker, train_cross_encoder
-    from irrobust.rankers.training import NegativesConfig
+def ce_reranker(scifact, small_ce_dir):
+    """The suite's tiny cross-encoder (tests/conftest.py) over SciFact's documents."""
+    from irrobust.rankers.cross_encoder import CrossEncoderReranker
 
-    cfg = CrossEncoderConfig(max_queries=4, max_length=48, epochs=1, negatives=NegativesConfig(n_neg=1, depth=10),
-                             seed=3, threads=1)  # fmt: skip
-    path = train_cross_encoder("beir/scifact/train", name="attack-ce", config=cfg, progress=False,
-                               directory=tmp_path_factory.mktemp("ce") / "attack-ce")  # fmt: skip
-    return CrossEncoderReranker(path, docs=scifact.docs)
+    return CrossEncoderReranker(small_ce_dir, docs=scifact.docs)

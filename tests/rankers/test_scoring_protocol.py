@@ -35,35 +35,19 @@ def lists(scifact_test, index):
 
 
 @pytest.fixture(scope="module")
-def knrm(scifact_test, tmp_path_factory):
-    """The project's trained KNRM if present, else a small one trained in a temporary directory."""
-    from irrobust.rankers.knrm import KNRMConfig, KNRMReranker, train_knrm
+def knrm(scifact_test, small_knrm_dir):
+    """The suite's small KNRM (tests/conftest.py)."""
+    from irrobust.rankers.knrm import KNRMReranker
 
-    try:
-        return KNRMReranker.from_dataset("beir/scifact/train", docs=scifact_test.docs, train=False)
-    except ModelError:
-        path = train_knrm("beir/scifact/train", config=KNRMConfig(max_queries=40, epochs=1, threads=1),
-                          directory=tmp_path_factory.mktemp("knrm") / "knrm-small", progress=False)  # fmt: skip
-        return KNRMReranker(path, docs=scifact_test.docs)
+    return KNRMReranker(small_knrm_dir, docs=scifact_test.docs)
 
 
 @pytest.fixture(scope="module")
-def ce(scifact_test, tmp_path_factory):
-    """The project's 1-epoch cross-encoder if present, else a tiny one (4 training queries, 48 tokens, 1 epoch)
-    trained in a temporary directory."""
-    from irrobust.rankers.cross_encoder import CrossEncoderConfig, CrossEncoderReranker, train_cross_encoder
-    from irrobust.rankers.training import NegativesConfig
+def ce(scifact_test, small_ce_dir):
+    """The suite's tiny cross-encoder (tests/conftest.py)."""
+    from irrobust.rankers.cross_encoder import CrossEncoderReranker
 
-    try:
-        return CrossEncoderReranker.from_dataset("beir/scifact/train", docs=scifact_test.docs, train=False,
-                                                 config=CrossEncoderConfig(epochs=1, seed=42), threads=1)  # fmt: skip
-    except ModelError:
-        pass
-    cfg = CrossEncoderConfig(max_queries=4, max_length=48, epochs=1, negatives=NegativesConfig(n_neg=1, depth=10),
-                             seed=3, threads=1)  # fmt: skip
-    path = train_cross_encoder("beir/scifact/train", name="protocol-ce", config=cfg, progress=False,
-                               directory=tmp_path_factory.mktemp("ce") / "protocol-ce")  # fmt: skip
-    return CrossEncoderReranker(path, docs=scifact_test.docs, threads=1)
+    return CrossEncoderReranker(small_ce_dir, docs=scifact_test.docs, threads=1)
 
 
 @pytest.mark.slow  # real models / a whole CLI run: ~30-120 s on one shared core
