@@ -426,28 +426,17 @@ def load_run_table(run_dir: Path) -> pd.DataFrame:
     Example:
         >>> load_run_table(Path("runs/recsys_reference_ml100k")).system.unique()  # doctest: +SKIP
     """
-    import json
-
     from irrobust.errors import DataError
-    from irrobust.recsys.experiment import COLUMNS, _records_to_rows
+    from irrobust.recsys.experiment import unit_rows_table
 
     run_dir = Path(run_dir)
-    rows: list = []
-    for f in sorted((run_dir / "checkpoints" / "recsys").glob("*.json")):
-        parts = f.stem.split("__")
-        if len(parts) != 5 or not parts[3].startswith("r") or not parts[4].startswith("s"):
-            continue
-        label, backbone, method, r, sd = parts
-        rec = json.loads(f.read_text())
-        rows.extend(_records_to_rows(rec, label, backbone, method, int(r[1:]) / 1000, int(sd[1:])))
-    if not rows:
-        csv = run_dir / "results.csv"
-        if csv.is_file():
-            return pd.read_csv(csv, dtype={"qid": str})
-        raise DataError("no recsys results (results.csv or unit checkpoints)", where=str(run_dir))
-    t = pd.DataFrame(rows, columns=COLUMNS)
-    t["value"] = t["value"].astype(float)
-    return t
+    t = unit_rows_table(run_dir)  # both layouts: the unit store and the per-unit files of earlier runs
+    if len(t):
+        return t
+    csv = run_dir / "results.csv"
+    if csv.is_file():
+        return pd.read_csv(csv, dtype={"qid": str})
+    raise DataError("no recsys results (results.csv or unit checkpoints)", where=str(run_dir))
 
 
 def protocol_section(tables: dict[str, pd.DataFrame], measure: str = "Recall@20") -> str:
