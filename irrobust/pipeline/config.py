@@ -52,6 +52,7 @@ from irrobust.evaluate.measures import parse_measure
 from irrobust.evaluate.significance import CORRECTIONS, TESTS
 from irrobust.pipeline.attack_config import AttacksTask, check_attacks
 from irrobust.pipeline.certify_config import CertifyTask, check_certify
+from irrobust.pipeline.executor_config import ExecutorSpec, check_executor
 from irrobust.pipeline.registry import MAX_K, MAX_SEED
 from irrobust.util.names import slug
 from irrobust.util.safe_yaml import load_yaml_file
@@ -231,52 +232,6 @@ class Tasks(Strict):
     transfer: TransferTask | None = None
     attacks: AttacksTask | None = None  # tasks 4-5 (irrobust.pipeline.attack_config)
     certify: CertifyTask | None = None  # CertDR certification (irrobust.pipeline.certify_config)
-
-
-class ExecutorSpec(Strict):
-    """Who runs the units of the tasks (:mod:`irrobust.core.executor`); outputs are identical whichever does.
-
-    ``executor: local`` (the default: in this process, one unit after the other) or ``executor: ray`` /
-    ``executor: {kind: ray, address: auto, num_cpus_per_unit: 1}`` (units as Ray tasks; needs ``irrobust[ray]``).
-    """
-
-    kind: Literal["local", "ray"] = "local"
-    address: str = Field("local", max_length=300, pattern=r"^(local|auto|(ray://)?[A-Za-z0-9_.:\[\]-]+:[0-9]{1,5})$",
-                         description="ray: `local` (a private Ray instance on this machine), `auto` (the cluster "
-                         "`ray start` made here) or `host:port` of a cluster's head node")  # fmt: skip
-    workers: int | None = Field(None, ge=1, le=4096, description="ray, address local: CPUs of the private instance "
-                                "(default: this machine's)")  # fmt: skip
-    num_cpus_per_unit: float = Field(1.0, gt=0, le=1024, description="ray: CPUs reserved per unit")
-    num_gpus_per_unit: float = Field(0.0, ge=0, le=64, description="ray: GPUs reserved per unit (fractions share one)")
-    max_retries: int = Field(3, ge=0, le=100, description="ray: reruns of a unit whose worker or node died")
-
-    @model_validator(mode="before")
-    @classmethod
-    def _from_name(cls, data: Any) -> Any:
-        if isinstance(data, str):  # `executor: ray` is `executor: {kind: ray}`
-            if data not in ("local", "ray"):
-                raise ValueError(f"unknown executor {data!r}; allowed: local, ray")
-            return {"kind": data}
-        return data
-
-    @model_validator(mode="after")
-    def _ray_settings(self) -> ExecutorSpec:
-        if self.kind == "local" and self.model_fields_set - {"kind"}:
-            raise ValueError(f"{sorted(self.model_fields_set - {'kind'})} apply to executor kind 'ray' only")
-        return self
-
-    def make(self) -> Any:
-        """The executor (:func:`irrobust.core.executor.make_executor`).
-
-        Example:
-            >>> ExecutorSpec().make().kind
-            'local'
-        """
-        from irrobust.core.executor import make_executor
-
-        if self.kind == "local":
-            return make_executor("local")
-        return make_executor("ray", **self.model_dump(exclude={"kind"}))
 
 
 class RetrievalPipeline(Strict):
@@ -506,17 +461,6 @@ def _check_components(cfg: RetrievalPipeline, source: str) -> None:
             stage._resolved = params  # the typed parameters the runner builds the stage from
 
 
-def _check_executor(cfg: RetrievalPipeline, source: str) -> None:
-    """``executor: ray`` needs Ray installed (a located error, exit code 2, before anything runs)."""
-    if cfg.executor.kind == "ray":
-        from irrobust.core.ray_executor import require_ray
-
-        try:
-            require_ray()
-        except ConfigError as exc:
-            raise ConfigError(exc.message, where=f"{source}: executor") from None
-
-
 def parse_pipeline(data: dict[str, Any], source: str = "<pipeline>"):
     """Validate a pipeline mapping into a config object (retrieval or recsys).
 
@@ -547,7 +491,7 @@ def parse_pipeline(data: dict[str, Any], source: str = "<pipeline>"):
         check_attacks(cfg, source)
         _check_attack_labels(cfg, source)
         check_certify(cfg, source)
-        _check_executor(cfg, source)
+    check_executor(cfg.executor, source)
     return cfg
 
 

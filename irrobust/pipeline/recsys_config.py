@@ -11,6 +11,7 @@ from typing import Literal
 
 from pydantic import Field
 
+from irrobust.pipeline.executor_config import ExecutorSpec
 from irrobust.recsys.config import RecsysConfig
 from irrobust.util.schema import NAME_PATTERN, Strict
 
@@ -24,3 +25,5 @@ class RecsysPipeline(Strict):
     # seeds seed..seed+n_seeds-1 (n_seeds <= 100) seed NumPy, which takes 0..2**32-1
     seed: int = Field(2024, ge=0, le=2**32 - 101, description="first seed; seeds seed..seed+n_seeds-1")
     recsys: RecsysConfig = Field(default_factory=RecsysConfig)
+    executor: ExecutorSpec = Field(default_factory=ExecutorSpec, description="who runs the trainings: `local` "
+                                   "(default) or `ray` (not part of the run's identity: outputs are identical)")  # fmt: skip

@@ -485,17 +485,17 @@ def run_pipeline(cfg: Any, out: Path | None = None, progress: bool = True, force
         rd.prepare()
         started, t0 = now(), time.perf_counter()
         try:
-            if cfg.kind == "recsys":
-                from irrobust.pipeline.recsys_runner import run_recsys_pipeline
+            executor = cfg.executor.make()
+            try:
+                if cfg.kind == "recsys":
+                    from irrobust.pipeline.recsys_runner import run_recsys_pipeline
 
-                details = run_recsys_pipeline(cfg, rd, progress=progress)
-            else:
-                executor = cfg.executor.make()
-                try:
-                    details = {**run_retrieval(cfg, rd, progress=progress, executor=executor),
-                               "executor": executor.describe()}  # fmt: skip
-                finally:
-                    executor.close()
+                    details = run_recsys_pipeline(cfg, rd, progress=progress, executor=executor)
+                else:
+                    details = run_retrieval(cfg, rd, progress=progress, executor=executor)
+                details = {**details, "executor": executor.describe()}
+            finally:
+                executor.close()
             manifest = {"name": cfg.name, "kind": cfg.kind, "config_hash": config_hash, "config": config,
                         "seed": cfg.seed, "started_at": started, "finished_at": now(),
                         "wall_seconds": round(time.perf_counter() - t0, 2), "environment": environment_info(),

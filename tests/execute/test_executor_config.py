@@ -69,3 +69,37 @@ def test_the_executor_is_not_part_of_the_run_identity(tmp_path, seed):
     second = json.loads((out / "manifest.json").read_text())
     assert first["config_hash"] == second["config_hash"] and "executor" not in second["config"]
     assert (first["executor"]["kind"], second["executor"]["kind"]) == ("local", "ray")
+
+
+RECSYS = {"kind": "recsys", "name": "r", "recsys": {"n_seeds": 1}}
+
+
+def test_recsys_pipelines_take_an_executor_too(monkeypatch, tmp_path):
+    """`executor:` in a recommender pipeline: the same forms and located errors, and the runner hands the executor it
+    made to the recommender grid (and closes it), keeping it out of the run's identity."""
+    import irrobust.pipeline.recsys_runner as recsys_runner
+    from irrobust.pipeline.runner import run_pipeline
+
+    assert parse_pipeline(RECSYS).executor.kind == "local"
+    assert parse_pipeline({**RECSYS, "executor": "ray"}).executor.kind == "ray"
+    with pytest.raises(ConfigError) as info:
+        parse_pipeline({**RECSYS, "executor": {"kind": "ray", "adress": "auto"}}, "r.yaml")
+    assert str(info.value).startswith("r.yaml: executor.adress")
+
+    seen = []
+
+    def fake(cfg, rd, progress=True, executor=None):
+        seen.append(executor)
+        return {"datasets": {}}
+
+    from irrobust.core.executor import LocalExecutor
+
+    closed = []
+    monkeypatch.setattr(recsys_runner, "run_recsys_pipeline", fake)
+    monkeypatch.setattr(LocalExecutor, "close", lambda self: closed.append(self))
+    out = run_pipeline(parse_pipeline(RECSYS), tmp_path / "run", progress=False)
+    assert seen and seen[0].kind == "local" and closed == seen
+    import json
+
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["executor"] == seen[0].describe() and "executor" not in manifest["config"]
