@@ -86,7 +86,7 @@ class Attacker:
     def __init__(self, state: AttackState | WorkerState[AttackState], recipes: Sequence[tuple[str, Any]],
                  lists: Sequence[dict[str, Any]], selections: Sequence[dict[int, list[str]]], seed: int,
                  settings: Any, dataset: str, system: str) -> None:  # fmt: skip
-        self.state = state if isinstance(state, WorkerState) else WorkerState(_driver_only, state)
+        self.state = state if isinstance(state, WorkerState) else WorkerState.driver_only(state, "this attacker's target and context", "attacks")
         self.recipes = list(recipes)
         self.lists = [{"qid": str(x["qid"]), "query": str(x["query"]), "docnos": [str(d) for d in x["docnos"]],
                        "texts": [str(t) for t in x["texts"]], "scores": [float(v) for v in x["scores"]]}
@@ -148,14 +148,6 @@ class Attacker:
                                   "perturbed_from": docno, "attack": label, "edits": res_j["edits"],
                                   "system": self.system, "qid": qid})  # fmt: skip
         return AttackOutcome(details, documents, seconds)
-
-
-def _driver_only() -> Any:
-    from irrobust.errors import ConfigError
-
-    raise ConfigError("this attacker was given its target and context as objects, which exist only in the driver "
-                      "process; give it a WorkerState with a factory to run it on other processes",
-                      where="attacks")  # fmt: skip
 
 
 __all__ = ["AttackOutcome", "AttackState", "Attacker"]

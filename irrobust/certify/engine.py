@@ -321,7 +321,7 @@ class CertifyQueries:
 
     def __init__(self, smoother: SmoothedRanker | WorkerState[SmoothedRanker], cfg: CertifyConfig,
                  lists: Sequence[dict[str, Any]], settings: Any = None) -> None:  # fmt: skip
-        self.smoother = smoother if isinstance(smoother, WorkerState) else WorkerState(_driver_only, smoother)
+        self.smoother = smoother if isinstance(smoother, WorkerState) else WorkerState.driver_only(smoother, "this certification task's smoothed ranker", "certify")
         self.cfg, self.settings = cfg, settings
         self.lists = [{"qid": str(x["qid"]), "query": str(x["query"]), "docnos": [str(d) for d in x["docnos"]],
                        "texts": [str(t) for t in x["texts"]], "scores": [float(v) for v in x["scores"]]}
@@ -341,12 +341,6 @@ class CertifyQueries:
     def combine(self, results: Sequence[dict[str, Any]]) -> CertifiedQueries:
         """The results in list order."""
         return CertifiedQueries(list(results))
-
-
-def _driver_only() -> Any:
-    raise ConfigError("this certification task was given a smoothed ranker object, which exists only in the driver "
-                      "process; give CertifyQueries a WorkerState with a factory to run it on other processes",
-                      where="certify")  # fmt: skip
 
 
 def certify_lists(

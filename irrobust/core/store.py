@@ -108,8 +108,6 @@ class UnitStore:
         return json.loads(data)["result"]
 
 
-__all__ = ["UnitStore", "encode_record"]
-
 
 def pending(units: Sequence[Unit], store: UnitStore) -> tuple[dict[str, Any], list[Unit]]:
     """Split ``units`` into the results ``store`` holds (by key) and the units still to run (each key once).
@@ -135,3 +133,6 @@ def pending(units: Sequence[Unit], store: UnitStore) -> tuple[dict[str, Any], li
         else:
             done[unit.key] = res
     return done, todo
+
+
+__all__ = ["UnitStore", "encode_record", "pending"]

@@ -30,10 +30,12 @@ Example:
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, Generic, Protocol, TypeVar, runtime_checkable
 
+from irrobust.errors import ConfigError
 from irrobust.util.io import sha256_json
 
 T = TypeVar("T")
@@ -113,6 +115,20 @@ class WorkerState(Generic[T]):
             self._value = self.factory()
         return self._value
 
+    @classmethod
+    def driver_only(cls, value: T, what: str, where: str) -> WorkerState[T]:
+        """State that exists only in this (the driver's) process: ``value``, built by the caller. A copy sent to
+        another process cannot rebuild it and raises a :class:`ConfigError` naming ``what`` when first used.
+
+        Example:
+            >>> import pickle
+            >>> s = WorkerState.driver_only({"model": "loaded"}, "this ranker", "executor")
+            >>> pickle.loads(pickle.dumps(s)).get()  # doctest: +IGNORE_EXCEPTION_DETAIL
+            Traceback (most recent call last):
+            irrobust.errors.ConfigError: executor: this ranker cannot be rebuilt in another process ...
+        """
+        return cls(functools.partial(_not_in_workers, what, where), value)
+
     @property
     def loaded(self) -> bool:
         """Whether this process holds the state already.
@@ -130,8 +146,12 @@ class WorkerState(Generic[T]):
         self.factory, self._value = state["factory"], None
 
 
-__all__ = ["Task", "Unit", "WorkerState", "unit_key"]
+def _not_in_workers(what: str, where: str) -> Any:
+    raise ConfigError(f"{what} cannot be rebuilt in another process (given as objects, they exist only in the "
+                      "driver's process); give a WorkerState with a factory, or run with executor: local", where=where)
 
 
 #: called by the driver after each unit computed in a call (not for results loaded from the store)
 OnResult = Callable[[Unit, Any], None]
+
+__all__ = ["OnResult", "Task", "Unit", "WorkerState", "unit_key"]

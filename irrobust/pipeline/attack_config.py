@@ -25,11 +25,7 @@ from pydantic import Field, PrivateAttr, field_validator
 
 from irrobust.attacks.targets import DEFAULT_BUCKETS
 from irrobust.errors import ConfigError
-from irrobust.util.schema import Strict, validated
-
-NAME_PATTERN = r"^[A-Za-z0-9][A-Za-z0-9_.+>%@=-]*$"
-
-
+from irrobust.util.schema import NAME_PATTERN, Strict, validated
 
 
 class AttackItem(Strict):

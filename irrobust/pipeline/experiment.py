@@ -27,7 +27,7 @@ from tqdm.auto import tqdm
 from irrobust.core.task import Unit, WorkerState, unit_key
 from irrobust.core.transformer import Transformer, add_ranks
 from irrobust.data.dataset import Dataset
-from irrobust.errors import ConfigError, IrrobustError
+from irrobust.errors import IrrobustError
 from irrobust.evaluate.measures import parse_measure, per_query
 from irrobust.evaluate.table import compare, long_rows, summarize
 
@@ -137,7 +137,7 @@ class SystemRuns:
     def __init__(self, systems: Mapping[str, Transformer] | WorkerState[Mapping[str, Transformer]],
                  names: Sequence[str], conditions: Sequence[Condition], settings: Mapping[str, Any], dataset_id: str,
                  docs_checksum: str, stage_specs: Mapping[str, Any]) -> None:  # fmt: skip
-        self.systems = systems if isinstance(systems, WorkerState) else WorkerState(_driver_only, dict(systems))
+        self.systems = systems if isinstance(systems, WorkerState) else WorkerState.driver_only(dict(systems), "these systems", "executor")
         self.names, self.conditions = list(names), [
             Condition(c.task, c.condition, c.queries[["qid", "query"]]) for c in conditions
         ]
@@ -172,11 +172,6 @@ class SystemRuns:
             out.raw[ci][name], out.runs[ci][name] = raw, add_ranks(raw)
             out.seconds[ci][name] = float(rec["seconds"])
         return out
-
-
-def _driver_only() -> Any:
-    raise ConfigError("these systems were given as objects, which exist only in the driver process; give a "
-                      "WorkerState with a factory to run them in other processes", where="executor")  # fmt: skip
 
 
 class Experiment:

@@ -32,7 +32,7 @@ import pandas as pd
 from irrobust import paths
 from irrobust.core.transformer import Transformer
 from irrobust.data.dataset import Dataset, dataset, train_split_of
-from irrobust.errors import ConfigError, IrrobustError
+from irrobust.errors import IrrobustError
 from irrobust.evaluate.results import RunResults, SignificanceSettings, VarianceSettings, build_results
 from irrobust.evaluate.table import summarize
 from irrobust.pipeline.config import RetrievalPipeline
@@ -102,11 +102,6 @@ def _dataset_info(ds: Dataset) -> dict[str, Any]:
             "source_check": getattr(ds, "source_check", None)}  # fmt: skip
 
 
-def _no_factory() -> Any:
-    raise ConfigError("these systems were given as Python objects and cannot be rebuilt in another process; run "
-                      "them with executor: local", where="executor")  # fmt: skip
-
-
 class _Evaluator:
     """Runs systems on a dataset's conditions as one :class:`~irrobust.pipeline.experiment.SystemRuns` task (units
     on the executor, results in the one unit store ``checkpoints/runs/``), writes the run files, collects the
@@ -147,7 +142,7 @@ class _Evaluator:
 
         settings = {s.name: s.model_dump(mode="json") for s in self.cfg.systems}
         names = list(built)
-        task = SystemRuns(WorkerState(factory or _no_factory, built), names, conditions,
+        task = SystemRuns(WorkerState(factory, built) if factory else built, names, conditions,
                           {n: settings[n] for n in names}, ds.id, ds.docs_checksum,
                           {n: built[n].spec() for n in names})  # fmt: skip
         store = UnitStore(self.rd.file("checkpoints/runs/.keep").parent)
@@ -224,8 +219,7 @@ class SystemSource(Protocol):
     objects (the Python API, :mod:`irrobust.pipeline.study`). The one loop (:func:`run_tasks`) runs either.
 
     Example:
-        >>> isinstance(ConfigSystems.__init__, object)
-        True
+        >>> results, details, ev = run_tasks(cfg, rd, ConfigSystems(cfg))  # doctest: +SKIP
     """
 
     families: dict[str, str]
@@ -258,8 +252,11 @@ class ConfigSystems:
     """The systems of a pipeline file: built from their specs on each dataset (``irrobust run``).
 
     Example:
-        >>> ConfigSystems.worker_factory.__name__
-        'worker_factory'
+        >>> from irrobust.pipeline.config import parse_pipeline
+        >>> cfg = parse_pipeline({"name": "x", "datasets": ["cranfield"], "systems": [
+        ...     {"name": "bm25", "stages": [{"ranker": "bm25"}]}, {"name": "ql", "stages": [{"ranker": "ql"}]}]})
+        >>> ConfigSystems(cfg).families
+        {'bm25': 'lexical', 'ql': 'lexical'}
     """
 
     def __init__(self, cfg: RetrievalPipeline) -> None:
